@@ -1,0 +1,119 @@
+"""llama.cpp in-process: the embedded default, and any local GGUF file."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from refusalkit.backends.base import (
+    Backend,
+    GenerationParams,
+    Message,
+    TextStream,
+    validate_messages,
+)
+from refusalkit.errors import ModelNotFoundError
+
+
+class LlamaCppBackend(Backend):
+    """One llama.cpp model; requests are served one at a time (decoding uses every core)."""
+
+    default_concurrency = 1
+
+    def __init__(
+        self,
+        model_path: Path,
+        spec: str | None = None,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        from llama_cpp import Llama
+
+        if not model_path.is_file():
+            raise ModelNotFoundError(f"GGUF file {model_path} does not exist; check the path")
+        self.spec = spec or f"gguf:{model_path}"
+        self.path = model_path
+        threads = n_threads or os.cpu_count() or 1
+        with _quiet_stderr():
+            self._llm = Llama(
+                model_path=str(model_path),
+                n_ctx=n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                seed=seed,
+                verbose=False,
+            )
+        self._lock = threading.Lock()
+        self._eos = self._llm.token_eos()
+
+    @property
+    def model_name(self) -> str:
+        return self.path.stem
+
+    @property
+    def llama(self) -> Any:
+        """The underlying `llama_cpp.Llama`, for callers that need logits or the KV cache."""
+        return self._llm
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def stream(self, messages: Sequence[Message], params: GenerationParams | None = None) -> TextStream:
+        checked = validate_messages(messages)
+        params = params or GenerationParams()
+
+        def produce(stream: TextStream) -> Iterator[str]:
+            # The lock is taken on first read, so a stream never read holds nothing.
+            with self._lock:
+                chunks = self._llm.create_chat_completion(
+                    messages=checked,  # type: ignore[arg-type]
+                    stream=True,
+                    max_tokens=params.max_tokens,
+                    temperature=params.temperature,
+                    top_p=params.top_p,
+                    seed=params.seed,
+                    stop=params.stop or None,
+                    logit_bias={self._eos: float("-inf")} if params.ignore_eos else None,
+                )
+                try:
+                    for chunk in chunks:
+                        if stream.cancelled:
+                            break
+                        choice = chunk["choices"][0]
+                        if choice.get("finish_reason"):
+                            stream.finish_reason = choice["finish_reason"]
+                        delta = choice["delta"].get("content")
+                        if delta:
+                            stream.completion_tokens += 1
+                            yield delta
+                finally:
+                    chunks.close()  # stops llama.cpp's decode loop
+
+        return TextStream(produce)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._llm.close()
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """llama.cpp prints model-loading chatter from C on fd 2 even with verbose=False."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)

@@ -1,0 +1,180 @@
+"""The `refusalkit` command: a thin view over the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from refusalkit.errors import InvalidInputError, RefusalkitError
+
+app = typer.Typer(
+    name="refusalkit",
+    help="Build, steer and audit the refusals of large language models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+bench_app = typer.Typer(help="Speed benchmarks (medians of several runs).", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+console = Console()
+err_console = Console(stderr=True)
+
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Model spec: embedded, gguf:/path, hf:/path, hf:embedded, http://host:port/v1[#model], "
+        "or an endpoint name from refusalkit.toml. Default: the configured model.",
+    ),
+]
+
+
+@app.command()
+def chat(
+    prompt: Annotated[
+        str | None, typer.Option("--prompt", "-p", help="Answer this and exit; omit for a REPL.")
+    ] = None,
+    max_tokens: Annotated[int, typer.Option(help="Most tokens to generate.", min=1)] = 256,
+    temperature: Annotated[float, typer.Option(help="0 decodes greedily.", min=0, max=2)] = 0.0,
+    system: Annotated[str | None, typer.Option(help="A system message to start with.")] = None,
+    model: ModelOption = None,
+) -> None:
+    """Chat with a model: one answer with --prompt, else an interactive session."""
+    from refusalkit.backends import GenerationParams, Message, load_backend
+
+    if prompt is not None and not prompt.strip():
+        raise InvalidInputError("--prompt is empty: give some text to answer")
+    params = GenerationParams(max_tokens=max_tokens, temperature=temperature)
+    history: list[Message] = [{"role": "system", "content": system}] if system else []
+    backend = load_backend(model)
+    if prompt is not None:
+        for delta in backend.stream([*history, {"role": "user", "content": prompt}], params):
+            sys.stdout.write(delta)
+            sys.stdout.flush()
+        sys.stdout.write("\n")
+        return
+    err_console.print(f"[dim]{backend.spec} — /reset clears the history, /exit or Ctrl-D quits[/]")
+    while True:
+        try:
+            line = input("you> ")
+        except EOFError:
+            sys.stdout.write("\n")
+            return
+        if line.strip() in {"/exit", "/quit"}:
+            return
+        if line.strip() == "/reset":
+            history = history[:1] if system else []
+            continue
+        if not line.strip():
+            continue
+        history.append({"role": "user", "content": line})
+        answer: list[str] = []
+        for delta in backend.stream(history, params):
+            answer.append(delta)
+            sys.stdout.write(delta)
+            sys.stdout.flush()
+        sys.stdout.write("\n")
+        history.append({"role": "assistant", "content": "".join(answer)})
+
+
+@app.command()
+def models() -> None:
+    """List the embedded models, where they resolved from, and the cache."""
+    from refusalkit.config import load_settings
+    from refusalkit.models import describe_models
+
+    settings = load_settings()
+    table = Table(title="refusalkit models")
+    for column in ("role", "model", "package", "location", "status"):
+        table.add_column(column, overflow="fold")
+    for row in describe_models(settings.cache_dir):
+        table.add_row(row.role, row.name, row.package, row.location, row.status)
+    console.print(table)
+    console.print(f"cache dir: {settings.cache_dir}  (set cache_dir or REFUSALKIT_CACHE_DIR)")
+    console.print(f"default model spec: {settings.model}")
+
+
+@app.command()
+def quickstart(
+    model: ModelOption = None,
+    max_tokens: Annotated[int, typer.Option(min=1)] = 96,
+) -> None:
+    """A short tour on the embedded defaults."""
+    from refusalkit.backends import GenerationParams, load_backend, user_message
+    from refusalkit.config import load_settings
+    from refusalkit.models import describe_models
+
+    settings = load_settings()
+    console.rule("[bold]refusalkit quickstart")
+    for row in describe_models(settings.cache_dir)[:2]:
+        console.print(f"[green]✓[/] {row.role}: {row.name} ← {row.package} ({row.status})")
+    backend = load_backend(model, settings)
+    prompt = "In two sentences, why should an AI assistant sometimes refuse a request?"
+    console.print(f"\n[bold]you>[/] {prompt}\n[bold]{backend.model_name}>[/] ", end="")
+    start = time.perf_counter()
+    with backend.stream(user_message(prompt), GenerationParams(max_tokens=max_tokens)) as stream:
+        for delta in stream:
+            console.print(delta, end="", markup=False, highlight=False)
+    elapsed = time.perf_counter() - start
+    console.print(
+        f"\n\n[dim]{stream.completion_tokens} tokens in {elapsed:.1f}s "
+        f"({stream.completion_tokens / elapsed:.0f} tokens/s end to end)[/]"
+    )
+    console.print(
+        "\nNext: [bold]refusalkit chat[/] for a REPL, "
+        "[bold]refusalkit bench generate --json[/] for speed, [bold]refusalkit models[/]."
+    )
+
+
+@bench_app.command("generate")
+def bench_generate(
+    model: ModelOption = None,
+    runs: Annotated[int, typer.Option(min=3, help="Timed runs after one warm-up.")] = 5,
+    max_tokens: Annotated[int, typer.Option(min=2, help="Tokens per run.")] = 128,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line on stdout.")] = False,
+) -> None:
+    """Single-stream decode speed: median tokens/s of several runs after a warm-up."""
+    from refusalkit.backends import load_backend
+    from refusalkit.evals.bench import bench_generate as run_bench
+
+    backend = load_backend(model)
+    result = run_bench(backend, runs=runs, max_tokens=max_tokens)
+    if as_json:
+        print(json.dumps(result))
+        return
+    console.print(
+        f"{result['model']} ({result['model_name']}): {result['tokens_per_s']} tokens/s decode, "
+        f"{result['e2e_tokens_per_s']} end to end, time to first token {result['ttft_s']}s "
+        f"(median of {result['runs']} runs of {result['max_tokens']} tokens)"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors become one line on stderr and a non-zero exit, no traceback."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except click.exceptions.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else "refusalkit"
+        err_console.print(f"error: {exc.format_message()} (see '{command} --help')", markup=False)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        err_console.print("aborted", markup=False)
+        sys.exit(130)
+    except RefusalkitError as exc:
+        err_console.print(f"error: {exc}", markup=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

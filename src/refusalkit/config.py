@@ -1,0 +1,108 @@
+"""One configuration scheme: `refusalkit.toml`, overridden by `REFUSALKIT_*` environment variables.
+
+The file is `$REFUSALKIT_CONFIG` when set, else `./refusalkit.toml` when present. Nested tables map
+to `__` in variable names, e.g. `REFUSALKIT_ENDPOINTS__LOCAL__URL`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from refusalkit.errors import ConfigError
+
+CONFIG_FILE_NAME = "refusalkit.toml"
+
+
+class EndpointConfig(BaseModel):
+    """A named OpenAI-compatible endpoint, usable as a model spec by its name."""
+
+    url: str = Field(description="Base URL, e.g. http://localhost:8000/v1")
+    model: str | None = Field(default=None, description="Model id; the first listed when unset")
+    api_key: str | None = Field(default=None, description="Key sent as Bearer token")
+    api_key_env: str | None = Field(default=None, description="Variable that holds the key")
+
+    def resolved_api_key(self) -> str | None:
+        if self.api_key:
+            return self.api_key
+        if self.api_key_env:
+            return os.environ.get(self.api_key_env)
+        return None
+
+
+class Settings(BaseSettings):
+    """Every setting, with its default. See docs/configuration.md."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="REFUSALKIT_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    model: str = Field(default="embedded", description="Default model spec for generation")
+    cache_dir: Path = Field(
+        default_factory=lambda: platformdirs.user_cache_path("refusalkit"),
+        description="Where converted weights and other caches live",
+    )
+    api_key: str | None = Field(
+        default=None, description="Key for http(s) endpoints (falls back to OPENAI_API_KEY)"
+    )
+    timeout_s: float = Field(default=60.0, gt=0, description="HTTP read timeout per request")
+    connect_timeout_s: float = Field(default=5.0, gt=0, description="HTTP connect timeout")
+    max_retries: int = Field(default=2, ge=0, le=10, description="Retries on connection/5xx/429")
+    n_ctx: int = Field(default=4096, ge=256, description="Context length for llama.cpp models")
+    n_threads: int | None = Field(default=None, ge=1, description="llama.cpp threads (all cores)")
+    device: str | None = Field(default=None, description="Torch device for hf: models (auto)")
+    endpoints: dict[str, EndpointConfig] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init kwargs; environment variables must win over them.
+        return (env_settings, init_settings)
+
+
+def config_file_path() -> Path | None:
+    explicit = os.environ.get("REFUSALKIT_CONFIG")
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"REFUSALKIT_CONFIG points to {path}, which is not a file")
+        return path
+    local = Path.cwd() / CONFIG_FILE_NAME
+    return local if local.is_file() else None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the config file, then the environment, then explicit overrides."""
+    path = config_file_path()
+    file_values = _read_toml(path) if path else {}
+    source = str(path) if path else "REFUSALKIT_* environment"
+    try:
+        settings = Settings(**file_values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise ConfigError(
+            f"{source}: {where}: {first['msg']} (see docs/configuration.md)"
+        ) from None
+    return settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})

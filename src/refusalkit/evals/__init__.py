@@ -1,0 +1,1 @@
+"""Measurements: benchmarks now; attack success, over-refusal and reports as they land."""

