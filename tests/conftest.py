@@ -55,7 +55,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "--model", str(embedded_gguf_path()),
             "--model_alias", "smollm2",
             "--host", "127.0.0.1", "--port", str(port),
-            "--n_ctx", "2048",
+            "--n_ctx", "4096", "--n_threads", "2", "--n_threads_batch", "2",
             # a new request must not interrupt the old one: the cancellation test relies on it
             "--interrupt_requests", "False",
         ],

@@ -11,11 +11,11 @@ LONG = GenerationParams(max_tokens=1500, ignore_eos=True)
 
 def test_chat_is_deterministic_when_greedy(embedded):
     params = GenerationParams(max_tokens=24)
-    first = embedded.chat(user_message("What is the capital of France?"), params)
-    second = embedded.chat(user_message("What is the capital of France?"), params)
+    first = embedded.chat(user_message("How do I make a cake?"), params)
+    second = embedded.chat(user_message("How do I make a cake?"), params)
     assert first.strip()
     assert first == second
-    assert "Paris" in first
+    assert "flour" in first
 
 
 def test_stream_deltas_join_to_the_chat_answer(embedded):

@@ -7,10 +7,13 @@ import sys
 import time
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
-from rich.table import Table
+
+try:  # typer >= 0.20 ships its own copy of click
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
 from refusalkit.errors import InvalidInputError, RefusalkitError
 
@@ -93,14 +96,14 @@ def models() -> None:
     from refusalkit.models import describe_models
 
     settings = load_settings()
-    table = Table(title="refusalkit models")
-    for column in ("role", "model", "package", "location", "status"):
-        table.add_column(column, overflow="fold")
+    # plain lines, not a table: paths stay whole and greppable at any width
     for row in describe_models(settings.cache_dir):
-        table.add_row(row.role, row.name, row.package, row.location, row.status)
-    console.print(table)
-    console.print(f"cache dir: {settings.cache_dir}  (set cache_dir or REFUSALKIT_CACHE_DIR)")
-    console.print(f"default model spec: {settings.model}")
+        print(f"{row.role}: {row.name}")
+        print(f"  package:  {row.package}")
+        print(f"  location: {row.location}")
+        print(f"  status:   {row.status}")
+    print(f"cache dir: {settings.cache_dir}  (set cache_dir or REFUSALKIT_CACHE_DIR)")
+    print(f"default model spec: {settings.model}")
 
 
 @app.command()
@@ -158,21 +161,26 @@ def bench_generate(
     )
 
 
+def _fail(message: str, code: int) -> None:
+    sys.stderr.write(f"error: {' '.join(message.split())}\n")
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and a non-zero exit, no traceback."""
     try:
         app(args=argv, standalone_mode=False)
-    except click.exceptions.UsageError as exc:
+    except click_exceptions.NoArgsIsHelpError:
+        pass  # typer has printed the help
+    except click_exceptions.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx else "refusalkit"
-        err_console.print(f"error: {exc.format_message()} (see '{command} --help')", markup=False)
-        sys.exit(2)
-    except click.exceptions.Abort:
-        err_console.print("aborted", markup=False)
-        sys.exit(130)
+        _fail(f"{exc.format_message()} (see '{command} --help')", 2)
+    except click_exceptions.ClickException as exc:
+        _fail(exc.format_message(), exc.exit_code)
     except RefusalkitError as exc:
-        err_console.print(f"error: {exc}", markup=False, soft_wrap=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
+        _fail(str(exc), exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.stderr.write("aborted\n")
         sys.exit(130)
 
 

@@ -30,6 +30,9 @@ class GenerationParams:
     top_p: float = 1.0
     seed: int | None = 0
     stop: list[str] = field(default_factory=list)
+    # None leaves it to the backend: 1.1 in-process (small models loop without it, and it is
+    # llama.cpp server's default); nothing is sent to HTTP endpoints, which may reject the field.
+    repeat_penalty: float | None = None
     # Keep generating past end-of-sequence: benchmarks need fixed-length outputs.
     ignore_eos: bool = False
 
@@ -40,6 +43,11 @@ class GenerationParams:
             raise InvalidInputError(f"temperature must be in [0, 2], got {self.temperature}")
         if not 0.0 < self.top_p <= 1.0:
             raise InvalidInputError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.repeat_penalty is not None and not 0.5 <= self.repeat_penalty <= 2.0:
+            raise InvalidInputError(f"repeat_penalty must be in [0.5, 2], got {self.repeat_penalty}")
+
+
+LOCAL_REPEAT_PENALTY = 1.1
 
 
 def user_message(prompt: str) -> list[Message]:

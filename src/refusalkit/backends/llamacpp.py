@@ -11,6 +11,7 @@ from typing import Any
 
 from refusalkit.backends.base import (
     Backend,
+    LOCAL_REPEAT_PENALTY,
     GenerationParams,
     Message,
     TextStream,
@@ -78,6 +79,7 @@ class LlamaCppBackend(Backend):
                     top_p=params.top_p,
                     seed=params.seed,
                     stop=params.stop or None,
+                    repeat_penalty=params.repeat_penalty or LOCAL_REPEAT_PENALTY,
                     logit_bias={self._eos: float("-inf")} if params.ignore_eos else None,
                 )
                 try:

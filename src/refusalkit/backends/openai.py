@@ -39,11 +39,16 @@ class OpenAIBackend(Backend):
         self.base_url = base_url.rstrip("/")
         self.spec = spec or self.base_url
         self._model = model
+        timeout = httpx.Timeout(timeout_s, connect=connect_timeout_s)
         self._client = openai.OpenAI(
             base_url=self.base_url,
             api_key=api_key or PLACEHOLDER_KEY,
-            timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
+            timeout=timeout,
             max_retries=max_retries,
+        )
+        # for the non-OpenAI routes (tokenize) that the SDK has no method for
+        self._http = httpx.Client(
+            timeout=timeout, headers={"Authorization": f"Bearer {self._client.api_key}"}
         )
 
     def _error(self, exc: Exception, action: str) -> EndpointError:
@@ -85,9 +90,7 @@ class OpenAIBackend(Backend):
         ]
         for url, body, key in attempts:
             try:
-                response = self._client._client.post(  # the SDK's own httpx client and timeouts
-                    url, json=body, headers={"Authorization": f"Bearer {self._client.api_key}"}
-                )
+                response = self._http.post(url, json=body)
             except httpx.HTTPError as exc:
                 raise EndpointError(f"cannot reach {url}: {exc}") from None
             if response.status_code == 200 and key in response.json():
@@ -113,8 +116,16 @@ class OpenAIBackend(Backend):
             request["seed"] = params.seed
         if params.stop:
             request["stop"] = params.stop
+        extra: dict[str, Any] = {}
         if params.ignore_eos:
-            request["extra_body"] = {"ignore_eos": True}  # vLLM and llama.cpp server honour it
+            # vLLM and llama.cpp's server read ignore_eos; llama-cpp-python's reads min_tokens
+            extra.update(ignore_eos=True, min_tokens=params.max_tokens)
+        if params.repeat_penalty is not None:
+            # llama.cpp spells it repeat_penalty, vLLM repetition_penalty
+            extra.update(repeat_penalty=params.repeat_penalty)
+            extra.update(repetition_penalty=params.repeat_penalty)
+        if extra:
+            request["extra_body"] = extra
         try:
             response = self._client.chat.completions.create(**request)
         except openai.OpenAIError as exc:
@@ -148,6 +159,7 @@ class OpenAIBackend(Backend):
 
     def close(self) -> None:
         self._client.close()
+        self._http.close()
 
 
 def _error_detail(exc: openai.APIStatusError) -> str:

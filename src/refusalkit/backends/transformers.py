@@ -9,6 +9,7 @@ from typing import Any
 
 from refusalkit.backends.base import (
     Backend,
+    LOCAL_REPEAT_PENALTY,
     GenerationParams,
     Message,
     TextStream,
@@ -66,6 +67,7 @@ class TransformersBackend(Backend):
         kwargs: dict[str, Any] = {
             "max_new_tokens": params.max_tokens,
             "pad_token_id": self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+            "repetition_penalty": params.repeat_penalty or LOCAL_REPEAT_PENALTY,
         }
         if params.temperature > 0:
             kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
