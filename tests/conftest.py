@@ -1,4 +1,4 @@
-"""Shared fixtures: the embedded model loaded once, and a real llama.cpp OpenAI-compatible server."""
+"""Shared fixtures: the embedded model, loaded once, and a real llama.cpp OpenAI server."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     port = free_port()
     log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
-    log = open(log_path, "wb")
+    log = open(log_path, "wb")  # noqa: SIM115 - the server writes to it until teardown
     process = subprocess.Popen(
         [
             sys.executable, "-m", "llama_cpp.server",

@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import free_port
 
 EXE = shutil.which("refusalkit") or ""
@@ -47,7 +46,9 @@ def test_empty_prompt_is_one_line_error():
 
 
 def test_bad_model_spec_is_one_line_error():
-    assert_one_line_error(run("chat", "--prompt", "hi", "--model", "bogus"), 2, "unknown model spec")
+    assert_one_line_error(
+        run("chat", "--prompt", "hi", "--model", "bogus"), 2, "unknown model spec"
+    )
 
 
 def test_bad_flag_is_one_line_error():

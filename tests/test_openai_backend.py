@@ -3,8 +3,8 @@
 import time
 
 import pytest
-
 from conftest import free_port
+
 from refusalkit.backends import GenerationParams, load_backend, user_message
 from refusalkit.backends.openai import OpenAIBackend
 from refusalkit.errors import EndpointError
@@ -38,7 +38,7 @@ def test_stream_counts_tokens_and_finishes(remote):
 
 
 def test_cancel_really_stops_the_server_generating(remote):
-    """The server serves one request at a time, so a quick second answer proves the first stopped."""
+    """The server serves one request at a time: a quick second answer proves the first stopped."""
     long = GenerationParams(max_tokens=1500, ignore_eos=True)
     stream = remote.stream(user_message("Tell me a very long story."), long)
     for _ in range(3):

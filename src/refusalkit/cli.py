@@ -35,8 +35,9 @@ ModelOption = Annotated[
     typer.Option(
         "--model",
         "-m",
-        help="Model spec: embedded, gguf:/path, hf:/path, hf:embedded, http://host:port/v1[#model], "
-        "or an endpoint name from refusalkit.toml. Default: the configured model.",
+        help="Model spec: embedded, gguf:/path, hf:/path, hf:embedded, "
+        "http://host:port/v1[#model], or an endpoint name from refusalkit.toml. "
+        "Default: the configured model.",
     ),
 ]
 

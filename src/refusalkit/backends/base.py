@@ -44,7 +44,9 @@ class GenerationParams:
         if not 0.0 < self.top_p <= 1.0:
             raise InvalidInputError(f"top_p must be in (0, 1], got {self.top_p}")
         if self.repeat_penalty is not None and not 0.5 <= self.repeat_penalty <= 2.0:
-            raise InvalidInputError(f"repeat_penalty must be in [0.5, 2], got {self.repeat_penalty}")
+            raise InvalidInputError(
+                f"repeat_penalty must be in [0.5, 2], got {self.repeat_penalty}"
+            )
 
 
 LOCAL_REPEAT_PENALTY = 1.1
@@ -146,7 +148,9 @@ class Backend(abc.ABC):
     def model_name(self) -> str: ...
 
     @abc.abstractmethod
-    def stream(self, messages: Sequence[Message], params: GenerationParams | None = None) -> TextStream:
+    def stream(
+        self, messages: Sequence[Message], params: GenerationParams | None = None
+    ) -> TextStream:
         """Start generating; iterate the result for text deltas."""
 
     @abc.abstractmethod

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from refusalkit.backends.base import (
-    Backend,
     LOCAL_REPEAT_PENALTY,
+    Backend,
     GenerationParams,
     Message,
     TextStream,
@@ -64,7 +64,9 @@ class LlamaCppBackend(Backend):
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
-    def stream(self, messages: Sequence[Message], params: GenerationParams | None = None) -> TextStream:
+    def stream(
+        self, messages: Sequence[Message], params: GenerationParams | None = None
+    ) -> TextStream:
         checked = validate_messages(messages)
         params = params or GenerationParams()
 

@@ -58,7 +58,9 @@ class OpenAIBackend(Backend):
                 f"{self.base_url} answered HTTP {exc.status_code} to {action}: {detail}"
             )
         if isinstance(exc, openai.APITimeoutError):
-            return EndpointError(f"{self.base_url} timed out on {action}; is the server overloaded?")
+            return EndpointError(
+                f"{self.base_url} timed out on {action}; is the server overloaded?"
+            )
         if isinstance(exc, openai.APIConnectionError):
             cause = exc.__cause__ or exc
             return EndpointError(
@@ -101,7 +103,9 @@ class OpenAIBackend(Backend):
             "token counts need a llama.cpp or vLLM server"
         )
 
-    def stream(self, messages: Sequence[Message], params: GenerationParams | None = None) -> TextStream:
+    def stream(
+        self, messages: Sequence[Message], params: GenerationParams | None = None
+    ) -> TextStream:
         checked = validate_messages(messages)
         params = params or GenerationParams()
         request: dict[str, Any] = {

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from refusalkit.backends.base import (
-    Backend,
     LOCAL_REPEAT_PENALTY,
+    Backend,
     GenerationParams,
     Message,
     TextStream,
@@ -79,7 +79,9 @@ class TransformersBackend(Backend):
             kwargs.update(stop_strings=params.stop, tokenizer=self.tokenizer)
         return kwargs
 
-    def stream(self, messages: Sequence[Message], params: GenerationParams | None = None) -> TextStream:
+    def stream(
+        self, messages: Sequence[Message], params: GenerationParams | None = None
+    ) -> TextStream:
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 

@@ -8,7 +8,9 @@ from dataclasses import asdict, dataclass
 
 from refusalkit.backends import Backend, GenerationParams, user_message
 
-BENCH_PROMPT = "Write a long, detailed story about a lighthouse keeper who finds a message in a bottle."
+BENCH_PROMPT = (
+    "Write a long, detailed story about a lighthouse keeper who finds a message in a bottle."
+)
 
 
 @dataclass
