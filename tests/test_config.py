@@ -6,13 +6,15 @@ from refusalkit.config import load_settings
 from refusalkit.errors import ConfigError
 
 
-def test_defaults_without_file_or_env():
+def test_defaults_without_file_or_env(monkeypatch):
+    monkeypatch.delenv("REFUSALKIT_CACHE_DIR", raising=False)
     settings = load_settings()
     assert settings.model == "embedded"
     assert settings.cache_dir.name == "refusalkit"
 
 
 def test_toml_file_then_env_override(tmp_path, monkeypatch):
+    monkeypatch.delenv("REFUSALKIT_CACHE_DIR", raising=False)
     (tmp_path / "refusalkit.toml").write_text(
         'model = "local"\ntimeout_s = 12\ncache_dir = "/tmp/rk-cache"\n'
         '[endpoints.local]\nurl = "http://127.0.0.1:9/v1"\nmodel = "m"\n'

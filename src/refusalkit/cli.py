@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -137,6 +138,52 @@ def quickstart(
         "\nNext: [bold]refusalkit chat[/] for a REPL, "
         "[bold]refusalkit bench generate --json[/] for speed, [bold]refusalkit models[/]."
     )
+
+
+@app.command()
+def synth(
+    constitution: Annotated[
+        str, typer.Option(help="A constitution YAML file, or a shipped one: general, cbrn.")
+    ],
+    n: Annotated[int, typer.Option("--n", min=1, help="Rows to make (input + output).")],
+    out: Annotated[Path, typer.Option(help="Directory for train/val/test JSONL + manifest.")],
+    generator: Annotated[
+        str | None, typer.Option(help="Model spec of the generator (default: the configured).")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, help="Concurrent generator requests (endpoints).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for every random choice.")] = 0,
+    resume: Annotated[bool, typer.Option(help="Continue a run in --out.")] = False,
+) -> None:
+    """Turn a constitution into a labelled, augmented dataset for the classifiers."""
+    from refusalkit.synth import SynthOptions, synthesize
+
+    options = SynthOptions(
+        constitution=constitution,
+        n=n,
+        out=out,
+        generator=generator,
+        concurrency=concurrency,
+        seed=seed,
+        resume=resume,
+    )
+    report = synthesize(options)
+    manifest = report.manifest
+    counts = manifest["counts"]
+    console.print(
+        f"wrote {report.rows} rows to {report.out} "
+        f"(train {counts['split'].get('train', 0)}, val {counts['split'].get('val', 0)}, "
+        f"test {counts['split'].get('test', 0)}); held-out families: "
+        f"{', '.join(manifest['heldout_families'])}"
+    )
+    stats = manifest["generator_stats"]
+    if stats["failures"]:
+        err_console.print(
+            f"[yellow]{stats['failures']} generator requests failed after retries "
+            f"({stats['last_error']}); their rows are missing: rerun with --resume[/]"
+        )
+    console.print(f"{report.rows_per_min:.0f} rows/min ({report.elapsed_s:.0f}s)")
 
 
 @bench_app.command("generate")
