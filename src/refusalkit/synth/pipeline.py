@@ -36,6 +36,15 @@ REFUSAL_RE = re.compile(
     r"not (?:appropriate|something I can))",
     re.IGNORECASE,
 )
+BULLET_RE = re.compile(r"^\s*(?:#?\d+[.):]|[-*•#]+)(?:\s*(?:#?\d+[.):]|[-*•#]+))*\s*")
+# A generated line counts as a request only if it asks for something; the 135M model often
+# writes statements instead ("Soldiers are the most vulnerable."), which would be label noise.
+REQUEST_RE = re.compile(
+    r"(\?\s*$|^(?:how|what|why|where|which|who|when|can|could|would|will|is|are|do|does|"
+    r"should|write|give|tell|explain|help|describe|list|show|create|make|draft|find|generate|"
+    r"provide|teach|suggest|please|i (?:want|need|would like)|i'm looking|compose)\b)",
+    re.IGNORECASE,
+)
 QUERY_TONES = [
     "casual and short", "polite and detailed", "urgent", "curious", "blunt",
     "formal", "from a beginner", "from an expert",
@@ -54,7 +63,7 @@ class SynthOptions:
     transform_rate: float = 0.5
     output_share: float = 0.5
     query_generator_share: float = 0.15
-    answer_generator_share: float = 0.35
+    answer_generator_share: float = 0.3
     heldout_families: int = 2
     near_duplicate_threshold: float = 0.95
     progress: bool = True
@@ -225,9 +234,9 @@ class Synthesizer:
     def parse_query_lines(text: str) -> list[str]:
         lines = []
         for raw in text.splitlines():
-            line = re.sub(r"^\s*(?:[-*•#]+|\d+[.):]|#\d+[.:]?)\s*", "", raw).strip().strip('"')
+            line = BULLET_RE.sub("", raw).strip().strip('"')
             words = line.split()
-            if 4 <= len(words) <= 60 and not REFUSAL_RE.search(line):
+            if 4 <= len(words) <= 60 and REQUEST_RE.search(line) and not REFUSAL_RE.search(line):
                 lines.append(line)
         return lines
 
@@ -267,10 +276,13 @@ class Synthesizer:
             return []
         ids = [c.id for c in self.constitution.categories]
         if not hasattr(self, "_centroids"):
+            texts = [p.text for category_id in ids for p in pools[category_id]]
+            owners = [category_id for category_id in ids for _ in pools[category_id]]
+            vectors = self.embed(texts, "category centroids")
             centroids = []
             for category_id in ids:
-                vectors = self.embed([p.text for p in pools[category_id]], f"{category_id} pool")
-                centroid = vectors.mean(axis=0)
+                mask = np.array([owner == category_id for owner in owners])
+                centroid = vectors[mask].mean(axis=0)
                 centroids.append(centroid / np.linalg.norm(centroid))
             self._centroids = np.stack(centroids)
         vectors = self.embed([text for _, text in candidates], desc)
@@ -362,7 +374,8 @@ class Synthesizer:
         return [(pool[order[k % len(order)]], rng.choices(names, weights)[0]) for k in range(count)]
 
     def answer_request(self, prompt: Prompt, index: int) -> Request:
-        params = GenerationParams(max_tokens=160, temperature=0.7, seed=index)
+        # The output classifier reads responses as they stream: a 96-token opening is enough.
+        params = GenerationParams(max_tokens=96, temperature=0.7, seed=index)
         return Request.user(prompt.text, params)
 
     def output_rows(
