@@ -102,3 +102,15 @@ def test_quickstart_runs():
     assert result.returncode == 0, result.stderr
     assert "tokens/s" in result.stdout
     assert "refusalkit chat" in result.stdout
+
+
+def test_synth_unknown_constitution_is_one_line_error(tmp_path):
+    result = run("synth", "--constitution", "nope", "--n", "10", "--out", str(tmp_path / "o"))
+    assert_one_line_error(result, 2, "neither a file nor a shipped constitution")
+
+
+def test_synth_invalid_constitution_points_at_the_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ndescription: y\nrestricted: []\npermitted: []\n")
+    result = run("synth", "--constitution", str(bad), "--n", "10", "--out", str(tmp_path / "o"))
+    assert_one_line_error(result, 2, f"{bad}:3: restricted: List should have at least 1 item")
