@@ -25,6 +25,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+ClassifiersOption = Annotated[
+    Path | None,
+    typer.Option(help="Classifier directory from `refusalkit train` (default: shipped ones)."),
+]
 bench_app = typer.Typer(help="Speed benchmarks (medians of several runs).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 
@@ -52,6 +56,10 @@ def chat(
     temperature: Annotated[float, typer.Option(help="0 decodes greedily.", min=0, max=2)] = 0.0,
     system: Annotated[str | None, typer.Option(help="A system message to start with.")] = None,
     model: ModelOption = None,
+    guard: Annotated[
+        bool, typer.Option("--guard", help="Check input and streamed output with the guard.")
+    ] = False,
+    classifiers: ClassifiersOption = None,
 ) -> None:
     """Chat with a model: one answer with --prompt, else an interactive session."""
     from refusalkit.backends import GenerationParams, Message, load_backend
@@ -60,12 +68,33 @@ def chat(
         raise InvalidInputError("--prompt is empty: give some text to answer")
     params = GenerationParams(max_tokens=max_tokens, temperature=temperature)
     history: list[Message] = [{"role": "system", "content": system}] if system else []
+    guard_runtime = None
+    if guard:
+        from refusalkit.guard import Guard
+
+        guard_runtime = Guard.load(classifiers)
     backend = load_backend(model)
-    if prompt is not None:
-        for delta in backend.stream([*history, {"role": "user", "content": prompt}], params):
+
+    def answer(messages: list[Message]) -> str:
+        if guard_runtime is None:
+            stream = backend.stream(messages, params)
+        else:
+            stream = guard_runtime.stream(backend, messages, params)
+        parts = []
+        for delta in stream:
+            parts.append(delta)
             sys.stdout.write(delta)
             sys.stdout.flush()
         sys.stdout.write("\n")
+        if guard_runtime is not None and stream.blocked:
+            err_console.print(
+                f"[yellow]guard: blocked at {stream.stage} ({stream.category}, "
+                f"score {stream.verdicts[-1].score:.3f})[/]"
+            )
+        return "".join(parts)
+
+    if prompt is not None:
+        answer([*history, {"role": "user", "content": prompt}])
         return
     err_console.print(f"[dim]{backend.spec} — /reset clears the history, /exit or Ctrl-D quits[/]")
     while True:
@@ -82,13 +111,54 @@ def chat(
         if not line.strip():
             continue
         history.append({"role": "user", "content": line})
-        answer: list[str] = []
-        for delta in backend.stream(history, params):
-            answer.append(delta)
-            sys.stdout.write(delta)
-            sys.stdout.flush()
-        sys.stdout.write("\n")
-        history.append({"role": "assistant", "content": "".join(answer)})
+        history.append({"role": "assistant", "content": answer(history)})
+
+
+@app.command("train")
+def train_command(
+    constitution: Annotated[str, typer.Option(help="Constitution file or shipped name.")],
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Data from `refusalkit synth` (default: synthesise into OUT/data)."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Where the classifier artifacts go.")] = Path(
+        "classifiers"
+    ),
+    n: Annotated[int, typer.Option("--n", min=1, help="Rows to synthesise without --data.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Seed for data and training.")] = 0,
+    target_fpr: Annotated[
+        float, typer.Option(min=0.0, max=0.5, help="False-positive rate on benign data.")
+    ] = 0.01,
+) -> None:
+    """Train the input and streaming output classifiers for a constitution."""
+    from refusalkit.classifiers.train import TrainOptions, train
+
+    if data is None:
+        from refusalkit.synth import SynthOptions, synthesize
+
+        data = out / "data"
+        synthesize(SynthOptions(constitution, n=n, out=data, seed=seed, resume=True))
+    metrics = train(TrainOptions(constitution, data, out, seed=seed, target_fpr=target_fpr))
+    test = metrics["test"]
+    console.print(
+        f"wrote {out}: input recall {test['input']['recall']}, FPR {test['input']['fpr']}; "
+        f"output recall {test['output']['recall']}, FPR {test['output']['fpr']} "
+        "(held-out synthetic test split; see card.md)"
+    )
+
+
+@app.command()
+def classify(
+    input_path: Annotated[Path, typer.Argument(help="JSONL rows with prompt [and response].")],
+    output: Annotated[Path, typer.Option(help="JSONL with flagged, score, category per row.")],
+    classifiers: ClassifiersOption = None,
+) -> None:
+    """Score rows: prompts with the input classifier, prompt+response with the output one."""
+    from refusalkit.classifiers import ConstitutionalClassifiers
+    from refusalkit.classifiers.io import classify_file
+
+    count = classify_file(input_path, output, ConstitutionalClassifiers.load(classifiers))
+    console.print(f"classified {count} rows → {output}")
 
 
 @app.command()
@@ -206,6 +276,29 @@ def bench_generate(
         f"{result['model']} ({result['model_name']}): {result['tokens_per_s']} tokens/s decode, "
         f"{result['e2e_tokens_per_s']} end to end, time to first token {result['ttft_s']}s "
         f"(median of {result['runs']} runs of {result['max_tokens']} tokens)"
+    )
+
+
+@bench_app.command("overhead")
+def bench_overhead(
+    runs: Annotated[int, typer.Option(min=3, help="Timed runs of each, interleaved.")] = 5,
+    max_tokens: Annotated[int, typer.Option(min=16, help="Tokens per run.")] = 128,
+    classifiers: ClassifiersOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line on stdout.")] = False,
+) -> None:
+    """Guard overhead on the embedded generator: guarded vs unguarded tokens/s, same run."""
+    from refusalkit.backends import load_backend
+    from refusalkit.evals.bench import bench_overhead as run_bench
+    from refusalkit.guard import Guard
+
+    result = run_bench(load_backend("embedded"), Guard.load(classifiers), runs, max_tokens)
+    if as_json:
+        print(json.dumps(result))
+        return
+    console.print(
+        f"unguarded {result['unguarded_tokens_per_s']} tokens/s, guarded "
+        f"{result['guarded_tokens_per_s']} tokens/s: overhead {result['overhead']:.3f}; "
+        f"input check p50 {result['input_check_p50_ms']} ms"
     )
 
 

@@ -59,3 +59,55 @@ def bench_generate(
         "max_tokens": max_tokens,
         "timings": [asdict(t) for t in timings],
     }
+
+
+OVERHEAD_PROMPT = "Write a long, friendly guide to growing tomatoes on a balcony."
+
+
+def bench_overhead(
+    backend: Backend, guard, runs: int = 5, max_tokens: int = 128
+) -> dict[str, object]:
+    """Guarded vs unguarded decode on one backend, interleaved so drift hits both alike."""
+    params = GenerationParams(max_tokens=max_tokens, temperature=0.0, ignore_eos=True)
+    messages = user_message(OVERHEAD_PROMPT)
+
+    def unguarded() -> float:
+        start = time.perf_counter()
+        with backend.stream(messages, params) as stream:
+            for _ in stream:
+                pass
+        return stream.completion_tokens / (time.perf_counter() - start)
+
+    def guarded() -> float:
+        start = time.perf_counter()
+        stream = guard.stream(backend, messages, params)
+        for _ in stream:
+            pass
+        if stream.blocked:
+            raise RuntimeError(f"the guard blocked the benign benchmark prompt ({stream.category})")
+        return stream.upstream_tokens / (time.perf_counter() - start)
+
+    unguarded(), guarded()  # warm-up
+    plain: list[float] = []
+    checked: list[float] = []
+    for _ in range(max(1, runs)):
+        plain.append(unguarded())
+        checked.append(guarded())
+    prompt_200 = " ".join(["Please summarise this paragraph about balcony gardening."] * 25)
+    latencies = []
+    for _ in range(21):
+        latencies.append(guard.check_input(prompt_200).latency_ms)
+    unguarded_tps = statistics.median(plain)
+    guarded_tps = statistics.median(checked)
+    return {
+        "bench": "overhead",
+        "model": backend.spec,
+        "unguarded_tokens_per_s": round(unguarded_tps, 2),
+        "guarded_tokens_per_s": round(guarded_tps, 2),
+        "overhead": round(1 - guarded_tps / unguarded_tps, 4),
+        "input_check_p50_ms": round(statistics.median(latencies), 2),
+        "input_check_tokens": len(guard.classifiers.encoder.token_ids(prompt_200)),
+        "check_every": guard.check_every,
+        "runs": runs,
+        "max_tokens": max_tokens,
+    }

@@ -1,0 +1,183 @@
+"""The input classifier and the streaming exchange (output) classifier."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from refusalkit.backends.base import Message
+from refusalkit.classifiers.artifacts import Artifacts
+from refusalkit.classifiers.encoder import TextEncoder
+from refusalkit.classifiers.normalize import views
+from refusalkit.errors import InvalidInputError
+
+MAX_INPUT_CHARS = 200_000  # about 50k tokens: beyond this a request is refused as malformed
+
+
+@dataclass
+class Verdict:
+    stage: str
+    flagged: bool
+    score: float
+    category: str | None
+    threshold: float
+    latency_ms: float = 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "stage": self.stage,
+            "flagged": self.flagged,
+            "score": round(self.score, 6),
+            "category": self.category,
+            "threshold": round(self.threshold, 6),
+            "latency_ms": round(self.latency_ms, 2),
+        }
+
+
+def render_conversation(messages: Sequence[Message]) -> str:
+    """All turns, as the input classifier reads them (the same shape as multi-turn data)."""
+    if len(messages) == 1 and messages[0]["role"] == "user":
+        return messages[0]["content"]
+    return "\n".join(
+        f"{m['role'].capitalize()}: {m['content']}" for m in messages if m["content"].strip()
+    )
+
+
+def _check_text(text: str, what: str) -> str:
+    if not isinstance(text, str):
+        raise InvalidInputError(f"{what} must be text")
+    if not text.strip():
+        raise InvalidInputError(f"{what} is empty")
+    if len(text) > MAX_INPUT_CHARS:
+        raise InvalidInputError(
+            f"{what} has {len(text):,} characters; the limit is {MAX_INPUT_CHARS:,}"
+        )
+    return text
+
+
+class ConstitutionalClassifiers:
+    """Both classifiers over one shared encoder."""
+
+    def __init__(self, artifacts: Artifacts, encoder: TextEncoder | None = None) -> None:
+        self.artifacts = artifacts
+        self.encoder = encoder or TextEncoder()
+        meta = artifacts.meta
+        self._in_restricted = [artifacts.input_head.classes.index(c) for c in meta.restricted]
+        out_classes = artifacts.output_head.classes
+        self._out_harmless = out_classes.index("harmless")
+        self._out_restricted = [out_classes.index(c) for c in meta.restricted]
+
+    @classmethod
+    def load(cls, directory=None, encoder: TextEncoder | None = None) -> ConstitutionalClassifiers:
+        return cls(Artifacts.load(directory), encoder)
+
+    @property
+    def restricted(self) -> list[str]:
+        return self.artifacts.meta.restricted
+
+    # -- input -----------------------------------------------------------------------------
+    def input_windows(self, text: str) -> list[list[int]]:
+        spec = self.artifacts.meta.input_window
+        windows: list[list[int]] = []
+        for view in views(text):
+            windows += self.encoder.windows(self.encoder.token_ids(view), spec)
+        return windows
+
+    def score_input_features(self, features: np.ndarray) -> tuple[float, str | None]:
+        probs = self.artifacts.input_head.probabilities(features)
+        harmful = probs[:, self._in_restricted]
+        totals = harmful.sum(axis=1)
+        best = int(totals.argmax())
+        category = self.restricted[int(harmful[best].argmax())]
+        return float(totals[best]), category
+
+    def score_input(self, text: str) -> tuple[float, str | None]:
+        _check_text(text, "the input")
+        return self.score_input_features(self.encoder.embed_ids(self.input_windows(text)))
+
+    def check_input(self, messages: Sequence[Message] | str) -> Verdict:
+        started = time.perf_counter()
+        text = messages if isinstance(messages, str) else render_conversation(messages)
+        score, category = self.score_input(text)
+        threshold = self.artifacts.calibration.input.for_category(category)
+        return Verdict(
+            "input", score >= threshold, score, category, threshold,
+            (time.perf_counter() - started) * 1000,
+        )  # fmt: skip
+
+    # -- output ----------------------------------------------------------------------------
+    def prompt_features(self, prompt: str) -> np.ndarray:
+        """The prompt's last window: the exchange context every response window is read in."""
+        ids = self.encoder.token_ids(prompt)
+        size = self.artifacts.meta.input_window.size
+        return self.encoder.embed_ids([ids[-size:]])[0]
+
+    def response_window(self, response: str) -> list[int]:
+        """The last window of the response; only a bounded tail is tokenised."""
+        size = self.artifacts.meta.output_window.size
+        tail = response[-size * 12 :]  # a word piece is rarely over 12 characters
+        return self.encoder.token_ids(tail)[-size:]
+
+    def score_exchange_features(
+        self, prompt_vector: np.ndarray, window_vectors: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        features = np.concatenate(
+            [np.repeat(prompt_vector[None, :], len(window_vectors), axis=0), window_vectors], axis=1
+        )
+        probs = self.artifacts.output_head.probabilities(features)
+        return 1.0 - probs[:, self._out_harmless], probs[:, self._out_restricted]
+
+    def stream_scorer(self, messages: Sequence[Message] | str) -> StreamScorer:
+        prompt = messages if isinstance(messages, str) else render_conversation(messages)
+        return StreamScorer(self, self.prompt_features(prompt))
+
+    def check_output(self, messages: Sequence[Message] | str, response: str) -> Verdict:
+        """A whole response, scored as the stream would have been: windows every k tokens."""
+        started = time.perf_counter()
+        _check_text(response, "the response")
+        scorer = self.stream_scorer(messages)
+        ids = self.encoder.token_ids(response)
+        meta = self.artifacts.meta
+        ends = list(range(meta.check_every, len(ids), meta.check_every)) + [len(ids)]
+        windows = [ids[max(0, end - meta.output_window.size) : end] for end in ends]
+        scorer.observe_windows(windows)
+        verdict = scorer.verdict()
+        verdict.latency_ms = (time.perf_counter() - started) * 1000
+        return verdict
+
+
+@dataclass
+class StreamScorer:
+    """Scores a growing response; the score is the running maximum (once flagged, stays so)."""
+
+    classifiers: ConstitutionalClassifiers
+    prompt_vector: np.ndarray
+    max_score: float = 0.0
+    category: str | None = None
+    checks: int = 0
+    history: list[float] = field(default_factory=list)
+
+    def observe_windows(self, windows: Sequence[Sequence[int]]) -> None:
+        vectors = self.classifiers.encoder.embed_ids(windows)
+        harmful, per_category = self.classifiers.score_exchange_features(
+            self.prompt_vector, vectors
+        )
+        for score, categories in zip(harmful, per_category, strict=True):
+            self.checks += 1
+            self.history.append(float(score))
+            if score > self.max_score:
+                self.max_score = float(score)
+                self.category = self.classifiers.restricted[int(categories.argmax())]
+
+    def observe(self, response_so_far: str) -> Verdict:
+        self.observe_windows([self.classifiers.response_window(response_so_far)])
+        return self.verdict()
+
+    def verdict(self) -> Verdict:
+        threshold = self.classifiers.artifacts.calibration.output.for_category(self.category)
+        return Verdict(
+            "output", self.max_score >= threshold, self.max_score, self.category, threshold
+        )

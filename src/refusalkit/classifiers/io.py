@@ -1,0 +1,68 @@
+"""Classifying a JSONL file row by row, keeping order and every input field."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from refusalkit.classifiers.constitutional import ConstitutionalClassifiers
+from refusalkit.errors import ConfigError, InvalidInputError
+
+
+def _rows(path: Path):
+    if not path.is_file():
+        raise ConfigError(f"{path} does not exist; give a JSONL file with a prompt field per row")
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InvalidInputError(f"{path}:{number}: not UTF-8 text") from None
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InvalidInputError(f"{path}:{number}: invalid JSON ({exc.msg})") from None
+            if not isinstance(row, dict) or not isinstance(row.get("prompt"), str):
+                raise InvalidInputError(f"{path}:{number}: each row needs a text 'prompt' field")
+            if (
+                "response" in row
+                and row["response"] is not None
+                and not isinstance(row["response"], str)
+            ):
+                raise InvalidInputError(f"{path}:{number}: 'response' must be text or null")
+            yield number, row
+
+
+def classify_file(path: Path, output: Path, classifiers: ConstitutionalClassifiers) -> int:
+    """Writes to a temporary file first, so a failure never leaves a half-written OUT."""
+    total = sum(1 for _ in _rows(path))  # validates the whole file before any work
+    temporary = output.with_name(output.name + ".tmp")
+    count = 0
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with temporary.open("w", encoding="utf-8") as sink:
+            for number, row in tqdm(_rows(path), total=total, desc="classifying", unit="row"):
+                try:
+                    if row.get("response"):
+                        verdict = classifiers.check_output(row["prompt"], row["response"])
+                    else:
+                        verdict = classifiers.check_input(row["prompt"])
+                except InvalidInputError as exc:
+                    raise InvalidInputError(f"{path}:{number}: {exc}") from None
+                row.update(
+                    flagged=verdict.flagged, score=round(verdict.score, 6),
+                    category=verdict.category if verdict.flagged else None, stage=verdict.stage,
+                )  # fmt: skip
+                sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+                count += 1
+        os.replace(temporary, output)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {output}: {exc.strerror}") from None
+    finally:
+        temporary.unlink(missing_ok=True)
+    return count

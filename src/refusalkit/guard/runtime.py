@@ -1,0 +1,212 @@
+"""Guard runtime.
+
+No text reaches the caller before the output classifier has read it: deltas wait in a buffer
+until the next check (every `check_every` tokens, and at the end). On a flag the upstream
+generation is cancelled at once and the constitution's refusal message takes the buffer's place.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from refusalkit.backends.base import Backend, GenerationParams, Message, validate_messages
+from refusalkit.classifiers.constitutional import ConstitutionalClassifiers, StreamScorer, Verdict
+
+log = logging.getLogger("refusalkit.guard")
+Action = Literal["block", "flag"]
+
+
+def _error_verdict(stage: str, exc: Exception) -> Verdict:
+    log.error("%s classifier failed, treating the request as flagged: %s", stage, exc)
+    return Verdict(stage, True, math.nan, None, math.nan)
+
+
+@dataclass
+class GuardedStream(Iterator[str]):
+    """Checked text deltas. After iteration: `blocked`, `stage`, `verdicts`, `finish_reason`."""
+
+    guard: Guard
+    backend: Backend
+    messages: list[Message]
+    params: GenerationParams | None
+    blocked: bool = False
+    flagged: bool = False
+    stage: str | None = None
+    category: str | None = None
+    refusal: str | None = None
+    finish_reason: str | None = None
+    classifier_error: bool = False
+    verdicts: list[Verdict] = field(default_factory=list)
+    released: str = ""
+    generated: str = ""
+    upstream_tokens: int = 0
+
+    def __post_init__(self) -> None:
+        self._iterator = self._run()
+
+    def __iter__(self) -> GuardedStream:
+        return self
+
+    def __next__(self) -> str:
+        return next(self._iterator)
+
+    def text(self) -> str:
+        return "".join(self)
+
+    def _stop(self, verdict: Verdict, stage: str) -> str:
+        self.blocked = True
+        self.stage = stage
+        self.category = verdict.category
+        self.finish_reason = "content_filter"
+        self.refusal = self.guard.refusal_message(verdict.category)
+        return self.refusal
+
+    def _run(self) -> Iterator[str]:
+        guard = self.guard
+        verdict = guard._safe_input(self.messages)
+        self.verdicts.append(verdict)
+        if verdict.flagged:
+            self.flagged = True
+            self.classifier_error |= math.isnan(verdict.score)
+            if guard.action == "block":
+                yield self._stop(verdict, "input")
+                return
+        try:
+            scorer: StreamScorer | None = guard.classifiers.stream_scorer(self.messages)
+        except Exception as exc:  # noqa: BLE001 - fail closed on any classifier failure
+            scorer = None
+            error = _error_verdict("output", exc)
+            if guard.fail_closed:
+                self.verdicts.append(error)
+                self.classifier_error = True
+                yield self._stop(error, "output")
+                return
+        upstream = self.backend.stream(self.messages, self.params)
+        pending: list[str] = []
+        unchecked = 0
+        try:
+            for delta in upstream:
+                self.generated += delta
+                self.upstream_tokens += 1
+                pending.append(delta)
+                unchecked += 1
+                if unchecked < guard.check_every:
+                    continue
+                unchecked = 0
+                verdict = guard._safe_observe(scorer, self.generated)
+                if verdict.flagged and self._flag(verdict):
+                    upstream.cancel()
+                    yield self._stop(verdict, "output")
+                    return
+                released = "".join(pending)
+                pending.clear()
+                self.released += released
+                yield released
+            if pending:
+                verdict = guard._safe_observe(scorer, self.generated)
+                if verdict.flagged and self._flag(verdict):
+                    yield self._stop(verdict, "output")
+                    return
+                released = "".join(pending)
+                self.released += released
+                yield released
+            self.finish_reason = upstream.finish_reason or "stop"
+        finally:
+            upstream.cancel()
+
+    def _flag(self, verdict: Verdict) -> bool:
+        """Record a flag; True when it must stop the stream."""
+        self.verdicts.append(verdict)
+        self.flagged = True
+        self.category = verdict.category
+        self.classifier_error |= math.isnan(verdict.score)
+        return self.guard.action == "block"
+
+
+class Guard:
+    def __init__(
+        self,
+        classifiers: ConstitutionalClassifiers,
+        action: Action = "block",
+        fail_closed: bool = True,
+        check_every: int | None = None,
+    ) -> None:
+        if action not in ("block", "flag"):
+            raise ValueError(f"action must be 'block' or 'flag', not {action!r}")
+        self.classifiers = classifiers
+        self.action = action
+        self.fail_closed = fail_closed
+        self.check_every = check_every or classifiers.artifacts.meta.check_every
+
+    @classmethod
+    def load(
+        cls,
+        directory: Path | str | None = None,
+        action: Action = "block",
+        fail_closed: bool = True,
+        thresholds: dict[str, float] | None = None,
+    ) -> Guard:
+        """Shipped classifiers when `directory` is None; `thresholds` overrides per category."""
+        classifiers = ConstitutionalClassifiers.load(directory)
+        for category, value in (thresholds or {}).items():
+            calibration = classifiers.artifacts.calibration
+            calibration.input.per_category[category] = value
+            calibration.output.per_category[category] = value
+        return cls(classifiers, action=action, fail_closed=fail_closed)
+
+    @property
+    def constitution(self):
+        return self.classifiers.artifacts.constitution
+
+    def refusal_message(self, category: str | None) -> str:
+        if category is None:
+            return "I can't help with that: the safety check could not be completed."
+        return self.constitution.refusal_for(category)
+
+    def check_input(self, messages: Sequence[Message] | str) -> Verdict:
+        return self.classifiers.check_input(messages)
+
+    def check_output(self, messages: Sequence[Message] | str, response: str) -> Verdict:
+        return self.classifiers.check_output(messages, response)
+
+    def _safe_input(self, messages: Sequence[Message]) -> Verdict:
+        try:
+            return self.classifiers.check_input(messages)
+        except Exception as exc:  # noqa: BLE001 - fail closed on any classifier failure
+            verdict = _error_verdict("input", exc)
+            if not self.fail_closed:
+                verdict.flagged = False
+            return verdict
+
+    def _safe_observe(self, scorer: StreamScorer | None, response: str) -> Verdict:
+        try:
+            if scorer is None:
+                raise RuntimeError("no stream scorer")
+            return scorer.observe(response)
+        except Exception as exc:  # noqa: BLE001 - fail closed on any classifier failure
+            verdict = _error_verdict("output", exc)
+            if not self.fail_closed:
+                verdict.flagged = False
+            return verdict
+
+    def stream(
+        self,
+        backend: Backend,
+        messages: Sequence[Message],
+        params: GenerationParams | None = None,
+    ) -> GuardedStream:
+        return GuardedStream(self, backend, validate_messages(messages), params)
+
+    def chat(
+        self, backend: Backend, messages: Sequence[Message], params: GenerationParams | None = None
+    ) -> GuardedStream:
+        """Run a guarded exchange to the end; the returned stream holds text and verdicts."""
+        stream = self.stream(backend, messages, params)
+        for _ in stream:
+            pass
+        return stream
