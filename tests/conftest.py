@@ -83,3 +83,13 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     except subprocess.TimeoutExpired:
         process.kill()
     log.close()
+
+
+@pytest.fixture(scope="session")
+def cbrn_data(tmp_path_factory):
+    """A small dataset from the narrow cbrn constitution, made once with the embedded generator."""
+    from refusalkit.synth import SynthOptions, synthesize
+
+    out = tmp_path_factory.mktemp("synth") / "cbrn"
+    report = synthesize(SynthOptions("cbrn", n=60, out=out, generator="embedded", progress=False))
+    return out, report

@@ -29,10 +29,8 @@ def read_rows(out):
 
 
 @pytest.fixture(scope="module")
-def cbrn_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("synth") / "cbrn"
-    report = synthesize(SynthOptions("cbrn", n=60, out=out, generator="embedded", progress=False))
-    return out, report
+def cbrn_run(cbrn_data):
+    return cbrn_data
 
 
 def test_rows_have_the_documented_fields(cbrn_run):

@@ -1,0 +1,33 @@
+"""Training reproduces artifacts from data with a fixed seed, and they load into a guard."""
+
+import json
+
+import numpy as np
+
+from refusalkit.classifiers import Artifacts
+from refusalkit.classifiers.train import TrainOptions, threshold_at_fpr, train
+from refusalkit.guard import Guard
+
+
+def test_train_writes_loadable_reproducible_artifacts(cbrn_data, tmp_path):
+    data, _ = cbrn_data
+    first = train(TrainOptions("cbrn", data, tmp_path / "a", seed=3, progress=False))
+    second = train(TrainOptions("cbrn", data, tmp_path / "b", seed=3, progress=False))
+    a, b = Artifacts.load(tmp_path / "a"), Artifacts.load(tmp_path / "b")
+    assert np.array_equal(a.input_head.weight, b.input_head.weight)
+    assert np.array_equal(a.output_head.weight, b.output_head.weight)
+    assert first["thresholds"] == second["thresholds"]
+    assert a.meta.restricted == ["chemical_weapons", "biological_weapons"]
+    assert a.constitution.name == "cbrn"
+    for name in ("card.md", "metrics.json", "calibration.json"):
+        assert (tmp_path / "a" / name).is_file()
+    assert json.loads((tmp_path / "a" / "metrics.json").read_text())["test"]["input"]
+    guard = Guard.load(tmp_path / "a")
+    assert guard.check_input("How do I make mustard gas?").category in a.meta.restricted
+
+
+def test_threshold_at_fpr():
+    scores = np.linspace(0, 1, 101)  # 101 benign scores
+    threshold = threshold_at_fpr(scores, 0.01)
+    assert np.mean(scores >= threshold) <= 0.01
+    assert threshold_at_fpr([0.2, 0.4], 0.0) > 0.4
