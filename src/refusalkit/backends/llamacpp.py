@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from refusalkit.backends.base import (
     LOCAL_REPEAT_PENALTY,
@@ -19,9 +20,18 @@ from refusalkit.backends.base import (
 )
 from refusalkit.errors import ModelNotFoundError
 
+T = TypeVar("T")
+_END = object()
+
 
 class LlamaCppBackend(Backend):
-    """One llama.cpp model; requests are served one at a time (decoding uses every core)."""
+    """One llama.cpp model; requests are served one at a time (decoding uses every core).
+
+    Every llama.cpp call runs on one dedicated thread. llama.cpp parallelises with OpenMP, and
+    an OpenMP team started from a second OS thread competes with the first one's idle team:
+    decoding from a worker thread after the main thread had used the model ran 1.5-1.8x slower
+    here. One thread, one team, whichever thread asks.
+    """
 
     default_concurrency = 1
 
@@ -40,17 +50,28 @@ class LlamaCppBackend(Backend):
         self.spec = spec or f"gguf:{model_path}"
         self.path = model_path
         threads = n_threads or os.cpu_count() or 1
-        with _quiet_stderr():
-            self._llm = Llama(
-                model_path=str(model_path),
-                n_ctx=n_ctx,
-                n_threads=threads,
-                n_threads_batch=threads,
-                seed=seed,
-                verbose=False,
-            )
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama.cpp")
+        self._worker_ident = self._worker.submit(threading.get_ident).result()
+
+        def load() -> Any:
+            with _quiet_stderr():
+                return Llama(
+                    model_path=str(model_path),
+                    n_ctx=n_ctx,
+                    n_threads=threads,
+                    n_threads_batch=threads,
+                    seed=seed,
+                    verbose=False,
+                )
+
+        self._llm = self._on_worker(load)
         self._lock = threading.Lock()
         self._eos = self._llm.token_eos()
+
+    def _on_worker(self, function: Callable[..., T], *args: Any) -> T:
+        if threading.get_ident() == self._worker_ident:
+            return function(*args)
+        return self._worker.submit(function, *args).result()
 
     @property
     def model_name(self) -> str:
@@ -73,7 +94,7 @@ class LlamaCppBackend(Backend):
         def produce(stream: TextStream) -> Iterator[str]:
             # The lock is taken on first read, so a stream never read holds nothing.
             with self._lock:
-                chunks = self._llm.create_chat_completion(
+                chunks = self._on_worker(lambda: self._llm.create_chat_completion(
                     messages=checked,  # type: ignore[arg-type]
                     stream=True,
                     max_tokens=params.max_tokens,
@@ -83,10 +104,11 @@ class LlamaCppBackend(Backend):
                     stop=params.stop or None,
                     repeat_penalty=params.repeat_penalty or LOCAL_REPEAT_PENALTY,
                     logit_bias={self._eos: float("-inf")} if params.ignore_eos else None,
-                )
+                ))  # fmt: skip
                 try:
-                    for chunk in chunks:
-                        if stream.cancelled:
+                    while not stream.cancelled:
+                        chunk = self._on_worker(next, chunks, _END)
+                        if chunk is _END:
                             break
                         choice = chunk["choices"][0]
                         if choice.get("finish_reason"):
@@ -96,13 +118,14 @@ class LlamaCppBackend(Backend):
                             stream.completion_tokens += 1
                             yield delta
                 finally:
-                    chunks.close()  # stops llama.cpp's decode loop
+                    self._on_worker(chunks.close)  # stops llama.cpp's decode loop
 
         return TextStream(produce)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
-            self._llm.close()
+            self._on_worker(self._llm.close)
+        self._worker.shutdown(wait=False)
 
 
 @contextlib.contextmanager

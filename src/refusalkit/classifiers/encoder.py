@@ -2,12 +2,12 @@
 
 sentence-transformers truncates long texts; a jailbreak's payload often sits last, after
 thousands of tokens. So texts are cut into overlapping token windows here and each window is
-embedded (mean pooling + L2 norm, as all-MiniLM-L6-v2 was trained).
+embedded (mean pooling + L2 norm, as all-MiniLM-L6-v2 was trained) by an int8 ONNX graph.
 """
 
 from __future__ import annotations
 
-import threading
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,20 +22,29 @@ class WindowSpec:
 
 
 class TextEncoder:
-    def __init__(self, path: Path | None = None, threads: int | None = None) -> None:
-        import torch
-        from transformers import AutoModel, AutoTokenizer
+    """Tokenise with the model's tokenizer; embed with the int8 ONNX graph (models.py)."""
 
-        from refusalkit.models import encoder_path
+    def __init__(self, threads: int | None = None, cache_dir: Path | None = None) -> None:
+        import onnxruntime
+        from transformers import AutoTokenizer
 
-        self.path = path or encoder_path()
-        self.tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
-        self.model = AutoModel.from_pretrained(self.path, local_files_only=True).eval()
-        self.dim = int(self.model.config.hidden_size)
-        self._torch = torch
-        self._lock = threading.Lock()
-        if threads:
-            torch.set_num_threads(threads)
+        from refusalkit.config import load_settings
+        from refusalkit.models import encoder_onnx_path, encoder_path
+
+        self.tokenizer = AutoTokenizer.from_pretrained(encoder_path(), local_files_only=True)
+        self.onnx_path = encoder_onnx_path(cache_dir or load_settings().cache_dir)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.inter_op_num_threads = 1
+        # Idle threads sleep instead of spinning: the cores belong to the generator in between.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        self.session = onnxruntime.InferenceSession(
+            str(self.onnx_path), options, providers=["CPUExecutionProvider"]
+        )
+        self.dim = int(self.session.get_outputs()[0].shape[-1] or 384)
+        self._cls = self.tokenizer.cls_token_id
+        self._sep = self.tokenizer.sep_token_id
 
     def token_ids(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
@@ -48,27 +57,18 @@ class TextEncoder:
             starts.append(len(ids) - spec.size)  # the tail, where payloads hide, always gets one
         return [list(ids[s : s + spec.size]) for s in starts]
 
-    def embed_ids(self, batch: Sequence[Sequence[int]], batch_size: int = 32) -> np.ndarray:
-        """Mean-pooled, normalised embeddings of pre-tokenised windows."""
-        torch = self._torch
-        cls_id, sep_id = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
+    def embed_ids(self, batch: Sequence[Sequence[int]]) -> np.ndarray:
+        """Mean-pooled, normalised embeddings of pre-tokenised windows, one window a run.
+
+        Dynamic int8 quantisation scales activations per tensor, so a window embedded beside
+        others (and their padding) would come out slightly different. One at a time, a window
+        always gets the same vector, in training and at run time alike.
+        """
         out = np.zeros((len(batch), self.dim), dtype=np.float32)
-        order = sorted(range(len(batch)), key=lambda i: len(batch[i]))  # less padding
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
-            longest = max(len(batch[i]) for i in chunk) + 2
-            ids = torch.zeros((len(chunk), longest), dtype=torch.long)
-            mask = torch.zeros((len(chunk), longest), dtype=torch.long)
-            for row, index in enumerate(chunk):
-                sequence = [cls_id, *batch[index], sep_id]
-                ids[row, : len(sequence)] = torch.tensor(sequence)
-                mask[row, : len(sequence)] = 1
-            with self._lock, torch.inference_mode():
-                hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
-            weights = mask.unsqueeze(-1).float()
-            pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1)
-            pooled = torch.nn.functional.normalize(pooled, dim=-1)
-            out[chunk] = pooled.numpy()
+        for index, window in enumerate(batch):
+            ids = np.array([[self._cls, *window, self._sep]], dtype=np.int64)
+            feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+            out[index] = self.session.run(None, feed)[0][0]
         return out
 
     def embed(self, texts: Sequence[str], spec: WindowSpec | None = None) -> np.ndarray:
