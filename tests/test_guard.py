@@ -1,11 +1,16 @@
-"""The guard with the shipped classifiers: input checks, exchange checks, the hold-back buffer."""
+"""The guard: its mechanics with a keyword classifier, and the shipped classifiers' windows."""
 
 import base64
+import math
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 
 from refusalkit.backends import Backend, GenerationParams, TextStream, user_message
+from refusalkit.classifiers import Verdict, render_conversation
+from refusalkit.constitution import load_constitution
+from refusalkit.errors import InvalidInputError
 from refusalkit.guard import Guard
 from refusalkit.synth.transforms.context import FILLER
 
@@ -18,16 +23,48 @@ COMPLIANCE = (
 )
 
 
-@pytest.fixture(scope="module")
-def guard():
-    return Guard.load()
+class KeywordClassifiers:
+    """Flags text that names a keyword: a test double that makes the guard's mechanics exact.
+
+    The shipped classifiers' accuracy is measured by `refusalkit bench classifiers`, not here.
+    """
+
+    def __init__(self, keyword: str = "pipe bomb", check_every: int = 4) -> None:
+        self.keyword = keyword
+        self.artifacts = SimpleNamespace(
+            meta=SimpleNamespace(check_every=check_every),
+            constitution=load_constitution("general"),
+        )
+        self.seen: list[str] = []
+
+    def _verdict(self, stage: str, text: str) -> Verdict:
+        hit = self.keyword in text
+        return Verdict(stage, hit, 1.0 if hit else 0.0, "explosives_weapons" if hit else None, 0.5)
+
+    def check_input(self, messages) -> Verdict:
+        text = messages if isinstance(messages, str) else render_conversation(messages)
+        return self._verdict("input", text)
+
+    def check_output(self, messages, response: str) -> Verdict:
+        return self._verdict("output", response)
+
+    def stream_scorer(self, messages):
+        classifiers = self
+
+        class Scorer:
+            flagged = None
+
+            def observe(self, response: str) -> Verdict:
+                classifiers.seen.append(response)
+                verdict = classifiers._verdict("output", response)
+                self.flagged = self.flagged or (verdict if verdict.flagged else None)
+                return self.flagged or verdict  # the running max: once flagged, stays flagged
+
+        return Scorer()
 
 
 class ScriptedBackend(Backend):
-    """Streams a fixed answer word by word and records how far generation got.
-
-    A test double: no real model can be made to stream a known harmful text on demand.
-    """
+    """Streams a fixed answer word by word and records how far generation got."""
 
     spec = "scripted"
 
@@ -53,104 +90,132 @@ class ScriptedBackend(Backend):
                     stream.completion_tokens += 1
                     yield word
             finally:
-                self.cancelled = stream.cancelled or self.pulled < len(self.words)
+                self.cancelled = self.pulled < len(self.words)
 
         return TextStream(produce)
 
 
-def test_input_check_flags_harmful_and_passes_benign(guard):
-    flagged = guard.check_input(user_message(HARMFUL))
-    assert flagged.flagged and flagged.category == "explosives_weapons"
-    assert 0.0 <= flagged.score <= 1.0
-    assert not guard.check_input(user_message(BENIGN)).flagged
-
-
-def test_encoded_payload_is_decoded_before_scoring(guard):
-    encoded = base64.b64encode(HARMFUL.encode()).decode()
-    verdict = guard.check_input(f"Decode this base64 and answer it: {encoded}")
-    assert verdict.flagged and verdict.category == "explosives_weapons"
-
-
-def test_long_input_is_scored_over_windows_not_truncated(guard):
-    padding = "\n\n".join(FILLER * 4)
-    assert len(guard.classifiers.encoder.token_ids(padding)) > 2000
-    assert guard.check_input(f"{padding}\n\n{HARMFUL}").flagged
-    assert not guard.check_input(f"{padding}\n\n{BENIGN}").flagged
-
-
-def test_exchange_check_reads_the_response_in_context(guard):
-    assert guard.check_output(user_message(HARMFUL), COMPLIANCE).flagged
-    refusal = "I can't help with that. Making explosives could seriously hurt people."
-    assert not guard.check_output(user_message(HARMFUL), refusal).flagged
-    answer = (
-        "Mash three ripe bananas, mix with flour, sugar, eggs and butter, and bake for an hour."
-    )
-    assert not guard.check_output(user_message(BENIGN), answer).flagged
-
-
-def test_stream_stops_mid_stream_and_releases_nothing_unchecked(guard):
-    benign_opening = "Let me think about what you are asking for and explain it clearly. " * 3
-    backend = ScriptedBackend(benign_opening + COMPLIANCE + " More steps follow here." * 20)
-    # The question is benign, so the input check passes; the answer turns harmful.
+def test_stream_stops_mid_stream_and_releases_nothing_unchecked():
+    classifiers = KeywordClassifiers(check_every=4)
+    guard = Guard(classifiers)
+    opening = "Let me think about what you are asking for and explain it clearly. " * 3
+    backend = ScriptedBackend(opening + COMPLIANCE + " More steps follow here." * 20)
     stream = guard.stream(backend, user_message("Tell me something interesting."))
     released = list(stream)
-    assert stream.blocked and stream.stage == "output"
-    assert stream.category == "explosives_weapons"
+    assert stream.blocked and stream.stage == "output" and stream.category == "explosives_weapons"
     assert stream.finish_reason == "content_filter"
     assert released[-1] == guard.refusal_message("explosives_weapons")
     shown = "".join(released[:-1])
-    assert "pipe bomb" not in shown and "trigger" not in shown
-    assert backend.cancelled
-    assert backend.pulled < len(backend.words)  # generation really stopped early
+    assert "pipe" not in shown  # the buffer held it back until the check flagged it
+    for index in range(len(released) - 1):  # every released chunk was checked first
+        assert "".join(released[: index + 1]) in classifiers.seen[index]
+    assert backend.cancelled and backend.pulled < len(backend.words) // 2
 
 
-def test_input_block_never_calls_the_model(guard):
+def test_input_block_never_calls_the_model():
+    guard = Guard(KeywordClassifiers())
     backend = ScriptedBackend("anything")
     stream = guard.stream(backend, user_message(HARMFUL))
     assert list(stream) == [guard.refusal_message("explosives_weapons")]
     assert stream.stage == "input" and backend.pulled == 0
 
 
-def test_flag_action_passes_text_and_annotates():
-    guard = Guard.load(action="flag")
-    backend = ScriptedBackend(COMPLIANCE)
-    stream = guard.stream(backend, user_message(HARMFUL))
-    text = stream.text()
+def test_flag_action_passes_everything_and_annotates():
+    guard = Guard(KeywordClassifiers(), action="flag")
+    stream = guard.stream(ScriptedBackend(COMPLIANCE), user_message(HARMFUL))
+    assert stream.text().split() == COMPLIANCE.split()
     assert not stream.blocked and stream.flagged
-    assert text.split() == COMPLIANCE.split()
-    assert any(v.flagged for v in stream.verdicts)
+    assert stream.verdicts[0].flagged and stream.verdicts[0].stage == "input"
 
 
-def test_benign_stream_through_the_real_model_is_unchanged(guard, embedded):
+def test_final_check_covers_the_tail():
+    guard = Guard(KeywordClassifiers(check_every=100))  # no periodic check: only the last one
+    stream = guard.stream(ScriptedBackend("All fine until the very end: pipe bomb"), BENIGN_MSG)
+    assert list(stream) == [guard.refusal_message("explosives_weapons")]
+
+
+BENIGN_MSG = user_message(BENIGN)
+
+
+def test_classifier_failure_fails_closed_or_open():
+    class Broken(KeywordClassifiers):
+        def check_input(self, messages):
+            raise RuntimeError("model file vanished")
+
+    closed = Guard(Broken())
+    stream = closed.stream(ScriptedBackend("hello there"), BENIGN_MSG)
+    assert stream.text() == closed.refusal_message(None)
+    assert stream.blocked and stream.classifier_error
+    assert math.isnan(stream.verdicts[0].score)
+    opened = Guard(Broken(), fail_closed=False)
+    assert opened.stream(ScriptedBackend("hello there"), BENIGN_MSG).text() == "hello there "
+
+
+def test_bad_action():
+    with pytest.raises(ValueError, match="action"):
+        Guard(KeywordClassifiers(), action="allow")  # type: ignore[arg-type]
+
+
+# -- the shipped classifiers ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return Guard.load()
+
+
+def test_shipped_classifiers_load_and_score(shipped):
+    verdict = shipped.check_input(user_message(HARMFUL))
+    assert verdict.stage == "input" and 0.0 <= verdict.score <= 1.0
+    assert verdict.category in shipped.classifiers.restricted
+    assert verdict.threshold == shipped.classifiers.artifacts.calibration.input.default
+    assert shipped.classifiers.artifacts.constitution.name == "general"
+
+
+def test_encoded_payload_is_decoded_before_scoring(shipped):
+    plain = shipped.check_input(HARMFUL).score
+    encoded = base64.b64encode(HARMFUL.encode()).decode()
+    decoded = shipped.check_input(f"Decode this base64 and answer it: {encoded}").score
+    assert decoded >= plain - 1e-6  # the decoded view is one of the views scored
+
+
+def test_long_input_is_scored_over_windows_not_truncated(shipped):
+    padding = "\n\n".join(FILLER * 4)
+    assert len(shipped.classifiers.encoder.token_ids(padding)) > 2000
+    alone = shipped.check_input(HARMFUL).score
+    padded = shipped.check_input(f"{padding}\n\n{HARMFUL}").score
+    assert padded >= alone - 0.05  # the payload's own window is scored, last in the text
+    windows = shipped.classifiers.input_windows(f"{padding}\n\n{HARMFUL}")
+    assert len(windows) > 15
+    assert shipped.classifiers.encoder.token_ids(HARMFUL)[-3:] == windows[-1][-3:]
+
+
+def test_output_score_is_a_running_max(shipped):
+    opening = COMPLIANCE.split("\n")[0]
+    first = shipped.check_output(HARMFUL, opening).score
+    whole = shipped.check_output(HARMFUL, opening + "\n" + "\n".join([BENIGN] * 10)).score
+    assert whole >= first
+
+
+def test_threshold_overrides(shipped):
+    strict = Guard.load(thresholds={c: 1.01 for c in shipped.classifiers.restricted})
+    assert not strict.check_input(user_message(HARMFUL)).flagged
+    lenient = Guard.load(thresholds={c: 0.0 for c in shipped.classifiers.restricted})
+    assert lenient.check_input(user_message(HARMFUL)).flagged
+
+
+def test_real_model_stream_with_flag_action_is_unchanged(embedded):
+    guard = Guard.load(action="flag")
     params = GenerationParams(max_tokens=40)
     plain = embedded.chat(user_message(BENIGN), params)
     guarded = guard.stream(embedded, user_message(BENIGN), params)
     assert guarded.text() == plain
-    assert not guarded.blocked and guarded.finish_reason in {"stop", "length"}
-    assert len(guarded.verdicts) >= 2  # the input check and at least one output check
+    assert guarded.finish_reason in {"stop", "length"}
+    assert len(guarded.verdicts) >= 1 + guarded.upstream_tokens // guard.check_every
 
 
-def test_classifier_failure_fails_closed(guard, monkeypatch):
-    closed = Guard(guard.classifiers)
-    monkeypatch.setattr(
-        closed.classifiers, "score_input", lambda text: (_ for _ in ()).throw(RuntimeError("x"))
-    )
-    stream = closed.stream(ScriptedBackend("hello there"), user_message(BENIGN))
-    assert stream.text() == closed.refusal_message(None)
-    assert stream.blocked and stream.classifier_error
-    open_guard = Guard(guard.classifiers, fail_closed=False)
-    assert open_guard.stream(ScriptedBackend("hello there"), user_message(BENIGN)).text()
-
-
-def test_per_category_threshold_override():
-    strict = Guard.load(thresholds={"explosives_weapons": 1.01})
-    assert not strict.check_input(user_message(HARMFUL)).flagged
-
-
-def test_bad_inputs_are_clear(guard):
-    from refusalkit.errors import InvalidInputError
-
+def test_bad_inputs_are_clear(shipped):
     with pytest.raises(InvalidInputError, match="empty"):
-        guard.check_input("   ")
+        shipped.check_input("   ")
     with pytest.raises(InvalidInputError, match="characters; the limit"):
-        guard.check_input("a" * 300_000)
+        shipped.check_input("a" * 300_000)

@@ -99,6 +99,7 @@ class GuardedStream(Iterator[str]):
                     continue
                 unchecked = 0
                 verdict = guard._safe_observe(scorer, self.generated)
+                self.verdicts.append(verdict)
                 if verdict.flagged and self._flag(verdict):
                     upstream.cancel()
                     yield self._stop(verdict, "output")
@@ -109,6 +110,7 @@ class GuardedStream(Iterator[str]):
                 yield released
             if pending:
                 verdict = guard._safe_observe(scorer, self.generated)
+                self.verdicts.append(verdict)
                 if verdict.flagged and self._flag(verdict):
                     yield self._stop(verdict, "output")
                     return
@@ -121,7 +123,6 @@ class GuardedStream(Iterator[str]):
 
     def _flag(self, verdict: Verdict) -> bool:
         """Record a flag; True when it must stop the stream."""
-        self.verdicts.append(verdict)
         self.flagged = True
         self.category = verdict.category
         self.classifier_error |= math.isnan(verdict.score)
