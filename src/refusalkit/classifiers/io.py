@@ -46,7 +46,9 @@ def classify_file(path: Path, output: Path, classifiers: ConstitutionalClassifie
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         with temporary.open("w", encoding="utf-8") as sink:
-            for number, row in tqdm(_rows(path), total=total, desc="classifying", unit="row", disable=None):
+            for number, row in tqdm(
+                _rows(path), total=total, desc="classifying", unit="row", disable=None
+            ):
                 try:
                     if row.get("response"):
                         verdict = classifiers.check_output(row["prompt"], row["response"])
