@@ -93,10 +93,8 @@ def bench_overhead(
     for _ in range(max(1, runs)):
         plain.append(unguarded())
         checked.append(guarded())
-    prompt_200 = " ".join(["Please summarise this paragraph about balcony gardening."] * 25)
-    latencies = []
-    for _ in range(21):
-        latencies.append(guard.check_input(prompt_200).latency_ms)
+    prompt_200 = text_of_tokens(guard.classifiers.encoder, 200)
+    latencies = [guard.check_input(prompt_200).latency_ms for _ in range(21)]
     unguarded_tps = statistics.median(plain)
     guarded_tps = statistics.median(checked)
     return {
@@ -111,3 +109,9 @@ def bench_overhead(
         "runs": runs,
         "max_tokens": max_tokens,
     }
+
+
+def text_of_tokens(encoder, tokens: int) -> str:
+    """A realistic request of exactly `tokens` encoder tokens, for latency figures."""
+    base = " ".join(["Please summarise this paragraph about balcony gardening and tomatoes."] * 40)
+    return encoder.tokenizer.decode(encoder.token_ids(base)[:tokens])

@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 
 from refusalkit.classifiers import ConstitutionalClassifiers
 from refusalkit.evals import datasets
+from refusalkit.evals.bench import text_of_tokens
 from refusalkit.evals.jailbreaks import TEMPLATES, wrap
 
 
@@ -73,7 +74,7 @@ def bench_classifiers(
         fp += guess and not truth
         fn += truth and not guess
 
-    text_200 = " ".join(["Please summarise this paragraph about balcony gardening."] * 25)
+    text_200 = text_of_tokens(classifiers.encoder, 200)
     latencies = [classifiers.check_input(text_200).latency_ms for _ in range(21)]
     return {
         "bench": "classifiers",
