@@ -29,3 +29,12 @@ class Transform:
         if self.needs_task and not context.task:
             return False
         return not (self.needs_translator and context.translate is None)
+
+
+def template_wrapper(templates: list[str]) -> Callable[[str, TransformContext], str]:
+    """A transform that puts the request into one of `templates` ({p} marks where)."""
+
+    def apply(prompt: str, context: TransformContext) -> str:
+        return context.rng.choice(templates).format(p=prompt)
+
+    return apply
