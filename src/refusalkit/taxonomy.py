@@ -33,7 +33,7 @@ CATEGORIES: tuple[RefusalCategory, ...] = (
     RefusalCategory("nsfw", "NSFW", "should_not",
                     "It is sexually explicit, gory or otherwise not safe for work."),
     RefusalCategory("modalities", "Modalities", "cannot",
-                    "The input or output modality is unsupported (images, audio, browsing, actions)."),
+                    "The modality is unsupported: images, audio, browsing, actions."),
     RefusalCategory("skill_level", "Skill level", "cannot",
                     "The task exceeds the model's ability: length, precision, complexity."),
     RefusalCategory("invalid_premise", "Invalid premise", "cannot",
