@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from refusalkit.backends.base import Message
 from refusalkit.classifiers.artifacts import Artifacts
-from refusalkit.classifiers.encoder import TextEncoder
-from refusalkit.classifiers.normalize import views
+from refusalkit.classifiers.encoder import (
+    TextEncoder,
+    input_windows,
+    prompt_window,
+    stream_windows,
+)
 from refusalkit.errors import InvalidInputError
 
 MAX_INPUT_CHARS = 200_000  # about 50k tokens: beyond this a request is refused as malformed
@@ -80,11 +84,7 @@ class ConstitutionalClassifiers:
 
     # -- input -----------------------------------------------------------------------------
     def input_windows(self, text: str) -> list[list[int]]:
-        spec = self.artifacts.meta.input_window
-        windows: list[list[int]] = []
-        for view in views(text):
-            windows += self.encoder.windows(self.encoder.token_ids(view), spec)
-        return windows
+        return input_windows(self.encoder, text, self.artifacts.meta.input_window)
 
     def score_input_features(self, features: np.ndarray) -> tuple[float, str | None]:
         probs = self.artifacts.input_head.probabilities(features)
@@ -111,9 +111,8 @@ class ConstitutionalClassifiers:
     # -- output ----------------------------------------------------------------------------
     def prompt_features(self, prompt: str) -> np.ndarray:
         """The prompt's last window: the exchange context every response window is read in."""
-        ids = self.encoder.token_ids(prompt)
         size = self.artifacts.meta.input_window.size
-        return self.encoder.embed_ids([ids[-size:]])[0]
+        return self.encoder.embed_ids([prompt_window(self.encoder, prompt, size)])[0]
 
     def response_window(self, response: str) -> list[int]:
         """The last window of the response; only a bounded tail is tokenised."""
@@ -139,11 +138,9 @@ class ConstitutionalClassifiers:
         started = time.perf_counter()
         _check_text(response, "the response")
         scorer = self.stream_scorer(messages)
-        ids = self.encoder.token_ids(response)
         meta = self.artifacts.meta
-        ends = list(range(meta.check_every, len(ids), meta.check_every)) + [len(ids)]
-        windows = [ids[max(0, end - meta.output_window.size) : end] for end in ends]
-        scorer.observe_windows(windows)
+        ids = self.encoder.token_ids(response)
+        scorer.observe_windows(stream_windows(ids, meta.check_every, meta.output_window.size))
         verdict = scorer.verdict()
         verdict.latency_ms = (time.perf_counter() - started) * 1000
         return verdict
@@ -158,7 +155,6 @@ class StreamScorer:
     max_score: float = 0.0
     category: str | None = None
     checks: int = 0
-    history: list[float] = field(default_factory=list)
 
     def observe_windows(self, windows: Sequence[Sequence[int]]) -> None:
         vectors = self.classifiers.encoder.embed_ids(windows)
@@ -167,7 +163,6 @@ class StreamScorer:
         )
         for score, categories in zip(harmful, per_category, strict=True):
             self.checks += 1
-            self.history.append(float(score))
             if score > self.max_score:
                 self.max_score = float(score)
                 self.category = self.classifiers.restricted[int(categories.argmax())]

@@ -75,3 +75,27 @@ class TextEncoder:
         """One embedding per text, from its first window only (short texts)."""
         spec = spec or WindowSpec()
         return self.embed_ids([self.token_ids(t)[: spec.size] for t in texts])
+
+
+# Training and run time cut texts the same way: these three functions are the only definition.
+
+
+def input_windows(encoder: TextEncoder, text: str, spec: WindowSpec) -> list[list[int]]:
+    """Every window of every de-obfuscated view of an input."""
+    from refusalkit.classifiers.normalize import views
+
+    windows: list[list[int]] = []
+    for view in views(text):
+        windows += encoder.windows(encoder.token_ids(view), spec)
+    return windows
+
+
+def prompt_window(encoder: TextEncoder, prompt: str, size: int) -> list[int]:
+    """The prompt's last window: the context every response window is read in."""
+    return encoder.token_ids(prompt)[-size:]
+
+
+def stream_windows(ids: Sequence[int], check_every: int, size: int) -> list[list[int]]:
+    """The response windows a stream is checked on: the last `size` tokens every `check_every`."""
+    ends = list(range(check_every, len(ids), check_every)) + [len(ids)]
+    return [list(ids[max(0, end - size) : end]) for end in ends]

@@ -14,9 +14,14 @@ from tqdm.auto import tqdm
 
 from refusalkit.classifiers.artifacts import Artifacts, Calibration, Meta, Thresholds
 from refusalkit.classifiers.constitutional import ConstitutionalClassifiers
-from refusalkit.classifiers.encoder import TextEncoder, WindowSpec
-from refusalkit.classifiers.heads import LinearHead, fit_softmax, fit_streaming
-from refusalkit.classifiers.normalize import views
+from refusalkit.classifiers.encoder import (
+    TextEncoder,
+    WindowSpec,
+    input_windows,
+    prompt_window,
+    stream_windows,
+)
+from refusalkit.classifiers.heads import fit_softmax, fit_streaming
 from refusalkit.constitution import load_constitution
 from refusalkit.constitution.loader import resolve_constitution_path
 from refusalkit.errors import ConfigError
@@ -66,28 +71,22 @@ def input_features(
     for row in rows:
         if row["transform_family"] in SKIP_FAMILIES_IN_INPUT_TRAINING:
             continue
-        for view in views(row["text"]):
-            for window in encoder.windows(encoder.token_ids(view), INPUT_WINDOW):
-                windows.append(window)
-                labels.append(classes.index(row["category"]))
+        for window in input_windows(encoder, row["text"], INPUT_WINDOW):
+            windows.append(window)
+            labels.append(classes.index(row["category"]))
     return _embed_windows(encoder, windows, "input windows", progress), np.array(labels)
-
-
-def response_windows(encoder: TextEncoder, response: str) -> list[list[int]]:
-    ids = encoder.token_ids(response)
-    ends = list(range(CHECK_EVERY, len(ids), CHECK_EVERY)) + [len(ids)]
-    return [ids[max(0, end - OUTPUT_WINDOW.size) : end] for end in ends]
 
 
 def output_features(
     encoder: TextEncoder, rows: Sequence[dict], classes: list[str], progress: bool
 ) -> tuple[list[np.ndarray], np.ndarray]:
-    prompts = [encoder.token_ids(r["prompt"])[-INPUT_WINDOW.size :] for r in rows]
+    prompts = [prompt_window(encoder, r["prompt"], INPUT_WINDOW.size) for r in rows]
     prompt_vectors = _embed_windows(encoder, prompts, "prompts", progress)
     all_windows: list[list[int]] = []
     spans: list[tuple[int, int]] = []
     for row in rows:
-        windows = response_windows(encoder, row["response"])
+        ids = encoder.token_ids(row["response"])
+        windows = stream_windows(ids, CHECK_EVERY, OUTPUT_WINDOW.size)
         spans.append((len(all_windows), len(all_windows) + len(windows)))
         all_windows += windows
     window_vectors = _embed_windows(encoder, all_windows, "response windows", progress)
@@ -270,4 +269,4 @@ def write_card(
     (out / "card.md").write_text("\n".join(lines))
 
 
-__all__ = ["LinearHead", "TrainOptions", "train"]
+__all__ = ["TrainOptions", "train"]

@@ -156,6 +156,7 @@ class Synthesizer:
             backend_factory, self.work / "generations.jsonl", options.concurrency
         )
         self._encoder = encoder
+        self._centroids: np.ndarray | None = None
         self.stats: Counter[str] = Counter()
         if not generator_spec.startswith(("http://", "https://")) and encoder is None:
             # An in-process generator shares the cores with torch: a 2-thread torch pool slows
@@ -281,7 +282,7 @@ class Synthesizer:
         if not candidates:
             return []
         ids = [c.id for c in self.constitution.categories]
-        if not hasattr(self, "_centroids"):
+        if self._centroids is None:
             texts = [p.text for category_id in ids for p in pools[category_id]]
             owners = [category_id for category_id in ids for _ in pools[category_id]]
             vectors = self.embed(texts, "category centroids")
