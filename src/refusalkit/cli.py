@@ -16,6 +16,7 @@ try:  # typer >= 0.20 ships its own copy of click
 except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
+from refusalkit.cli_audit import audit_app, audit_model_command
 from refusalkit.errors import InvalidInputError, RefusalkitError
 
 app = typer.Typer(
@@ -31,6 +32,8 @@ ClassifiersOption = Annotated[
 ]
 bench_app = typer.Typer(help="Speed benchmarks (medians of several runs).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+app.add_typer(audit_app, name="audit")
+app.command("audit-model")(audit_model_command)
 
 console = Console()
 err_console = Console(stderr=True)
@@ -129,6 +132,10 @@ def train_command(
     target_fpr: Annotated[
         float, typer.Option(min=0.0, max=0.5, help="False-positive rate on benign data.")
     ] = 0.01,
+    tune: Annotated[
+        bool, typer.Option(help="Tune the encoder with a LoRA adapter (slower, more accurate).")
+    ] = True,
+    epochs: Annotated[int, typer.Option(min=1, help="Encoder tuning epochs.")] = 2,
 ) -> None:
     """Train the input and streaming output classifiers for a constitution."""
     from refusalkit.classifiers.train import TrainOptions, train
@@ -138,7 +145,10 @@ def train_command(
 
         data = out / "data"
         synthesize(SynthOptions(constitution, n=n, out=data, seed=seed, resume=True))
-    metrics = train(TrainOptions(constitution, data, out, seed=seed, target_fpr=target_fpr))
+    options = TrainOptions(
+        constitution, data, out, seed=seed, target_fpr=target_fpr, tune=tune, tune_epochs=epochs
+    )
+    metrics = train(options)
     test = metrics["test"]
     console.print(
         f"wrote {out}: input recall {test['input']['recall']}, FPR {test['input']['fpr']}; "
@@ -225,6 +235,16 @@ def synth(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed for every random choice.")] = 0,
     resume: Annotated[bool, typer.Option(help="Continue a run in --out.")] = False,
+    benign: Annotated[
+        list[Path] | None,
+        typer.Option(help="JSONL of benign `prompt`s (+ `response`/`chosen`), added as harmless."),
+    ] = None,
+    query_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of requests the generator writes.")
+    ] = 0.15,
+    answer_share: Annotated[
+        float, typer.Option(min=0.0, max=0.55, help="Share of answers the generator writes.")
+    ] = 0.3,
 ) -> None:
     """Turn a constitution into a labelled, augmented dataset for the classifiers."""
     from refusalkit.synth import SynthOptions, synthesize
@@ -237,6 +257,9 @@ def synth(
         concurrency=concurrency,
         seed=seed,
         resume=resume,
+        benign=list(benign or []),
+        query_generator_share=query_share,
+        answer_generator_share=answer_share,
     )
     report = synthesize(options)
     manifest = report.manifest
@@ -321,6 +344,32 @@ def bench_classifiers_command(
     if directory is None:
         raise ConfigError("no evaluation data found: pass --data-dir or set REFUSALKIT_EVAL_DATA")
     result = bench_classifiers(ConstitutionalClassifiers.load(classifiers), directory)
+    if as_json:
+        print(json.dumps(result))
+        return
+    console.print_json(json.dumps(result))
+
+
+@bench_app.command("audit")
+def bench_audit_command(
+    classifier: Annotated[
+        Path | None, typer.Option(help="Refusal classifier folder (default: the shipped one).")
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder with xstest/ (default: $REFUSALKIT_EVAL_DATA)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line on stdout.")] = False,
+) -> None:
+    """Refusal-audit accuracy and throughput on XSTest's 2,250 human-labelled completions."""
+    from refusalkit.errors import ConfigError
+    from refusalkit.evals.audit import bench_audit
+    from refusalkit.evals.datasets import default_data_dir
+
+    directory = data_dir or default_data_dir()
+    if directory is None:
+        raise ConfigError("no evaluation data found: pass --data-dir or set REFUSALKIT_EVAL_DATA")
+    result = bench_audit(directory, classifier)
     if as_json:
         print(json.dumps(result))
         return

@@ -47,6 +47,7 @@ class Meta:
     restricted: list[str]
     seed: int
     data: str
+    adapter: str | None = None  # LoRA folder of the tuned encoder, inside the artifact dir
 
     @classmethod
     def from_dict(cls, data: dict) -> Meta:
@@ -92,6 +93,10 @@ class Artifacts:
             calibration,
             load_constitution(path / "constitution.yaml"),
         )
+
+    @property
+    def adapter_path(self) -> Path | None:
+        return self.directory / self.meta.adapter if self.meta.adapter else None
 
     def save(self, directory: Path, constitution_path: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)

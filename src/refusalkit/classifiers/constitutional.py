@@ -67,7 +67,7 @@ class ConstitutionalClassifiers:
 
     def __init__(self, artifacts: Artifacts, encoder: TextEncoder | None = None) -> None:
         self.artifacts = artifacts
-        self.encoder = encoder or TextEncoder()
+        self.encoder = encoder or TextEncoder(adapter=artifacts.adapter_path)
         meta = artifacts.meta
         self._in_restricted = [artifacts.input_head.classes.index(c) for c in meta.restricted]
         out_classes = artifacts.output_head.classes

@@ -24,7 +24,12 @@ class WindowSpec:
 class TextEncoder:
     """Tokenise with the model's tokenizer; embed with the int8 ONNX graph (models.py)."""
 
-    def __init__(self, threads: int | None = None, cache_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        threads: int | None = None,
+        cache_dir: Path | None = None,
+        adapter: Path | None = None,
+    ) -> None:
         import onnxruntime
         from transformers import AutoTokenizer
 
@@ -32,7 +37,8 @@ class TextEncoder:
         from refusalkit.models import encoder_onnx_path, encoder_path
 
         self.tokenizer = AutoTokenizer.from_pretrained(encoder_path(), local_files_only=True)
-        self.onnx_path = encoder_onnx_path(cache_dir or load_settings().cache_dir)
+        self.adapter = adapter
+        self.onnx_path = encoder_onnx_path(cache_dir or load_settings().cache_dir, adapter)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.inter_op_num_threads = 1

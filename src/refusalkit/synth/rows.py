@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 Stage = Literal["input", "output"]
 Label = Literal["harmful", "harmless"]
-Source = Literal["generator", "seed", "template"]
+Source = Literal["generator", "seed", "template", "imported"]
 Split = Literal["train", "val", "test"]
 Kind = Literal["request", "compliance", "refusal", "partial", "helpful"]
 

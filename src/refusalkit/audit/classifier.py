@@ -1,0 +1,156 @@
+"""The refusal classifier: refusal level and taxonomy category of a response, in batches.
+
+Features: the tuned encoder's embedding of the response's opening (where refusals sit), of its
+closing (where a refusal buried after help sits) and of the prompt (the context of a terse
+"I can't help with that"), concatenated; two linear heads read them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from refusalkit.audit.data import LEVELS
+from refusalkit.classifiers.heads import LinearHead
+from refusalkit.errors import ConfigError, ModelNotFoundError
+from refusalkit.taxonomy import BY_ID
+
+DEFAULT_DIR = Path(__file__).resolve().parent / "artifacts"
+OPENING_TOKENS = 64
+CLOSING_TOKENS = 32
+PROMPT_TOKENS = 32
+BATCH = 64
+
+
+@dataclass
+class AuditResult:
+    refusal: bool
+    refusal_level: str
+    refusal_score: float  # probability that the response is a (partial or full) refusal
+    category: str | None
+    group: str | None
+    empty: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "refusal": self.refusal,
+            "refusal_level": self.refusal_level,
+            "refusal_score": round(self.refusal_score, 4),
+            "category": self.category,
+            "group": self.group,
+        }
+        if self.empty:
+            out["empty"] = True
+        return out
+
+
+class BatchEncoder:
+    """fp32 ONNX encoder run on padded batches: fast, and a row's vector does not depend on
+    its batch neighbours (int8 dynamic quantisation would make it depend on them)."""
+
+    def __init__(self, adapter: Path | None, threads: int | None = None) -> None:
+        import os
+
+        import onnxruntime
+        from transformers import AutoTokenizer
+
+        from refusalkit.config import load_settings
+        from refusalkit.models import encoder_onnx_path, encoder_path
+
+        self.tokenizer = AutoTokenizer.from_pretrained(encoder_path(), local_files_only=True)
+        path = encoder_onnx_path(load_settings().cache_dir, adapter, quantize=False)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.log_severity_level = 3
+        self.session = onnxruntime.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
+        self.dim = 384
+
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        return self.tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
+
+    def embed(self, windows: Sequence[Sequence[int]]) -> np.ndarray:
+        out = np.zeros((len(windows), self.dim), dtype=np.float32)
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+        cls, sep = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
+        for start in range(0, len(order), BATCH):
+            chunk = order[start : start + BATCH]
+            longest = max(len(windows[i]) for i in chunk) + 2
+            ids = np.zeros((len(chunk), longest), dtype=np.int64)
+            mask = np.zeros((len(chunk), longest), dtype=np.int64)
+            for row, index in enumerate(chunk):
+                tokens = [cls, *windows[index], sep]
+                ids[row, : len(tokens)] = tokens
+                mask[row, : len(tokens)] = 1
+            vectors = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            out[chunk] = vectors
+        return out
+
+
+def features(encoder: BatchEncoder, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
+    response_ids = encoder.token_ids(responses)
+    prompt_ids = encoder.token_ids(prompts)
+    openings = [ids[:OPENING_TOKENS] for ids in response_ids]
+    closings = [ids[-CLOSING_TOKENS:] if len(ids) > OPENING_TOKENS else [] for ids in response_ids]
+    prompt_windows = [ids[-PROMPT_TOKENS:] for ids in prompt_ids]
+    opening = encoder.embed(openings)
+    closing = encoder.embed([c for c in closings if c])
+    closing_full = np.zeros_like(opening)
+    has_closing = [i for i, c in enumerate(closings) if c]
+    closing_full[has_closing] = closing
+    return np.concatenate([opening, closing_full, encoder.embed(prompt_windows)], axis=1)
+
+
+class RefusalClassifier:
+    def __init__(self, directory: Path | str | None = None, threads: int | None = None) -> None:
+        self.directory = Path(directory) if directory else DEFAULT_DIR
+        meta_path = self.directory / "meta.json"
+        if not meta_path.is_file():
+            raise ModelNotFoundError(
+                f"{self.directory} holds no refusal classifier (no meta.json); train one with "
+                "`refusalkit audit train --out DIR` or leave the option out"
+            )
+        try:
+            self.meta = json.loads(meta_path.read_text())
+            self.level_head = LinearHead.load(self.directory / "level_head.npz")
+            self.category_head = LinearHead.load(self.directory / "category_head.npz")
+        except (OSError, ValueError, KeyError) as exc:
+            raise ConfigError(
+                f"{self.directory}: corrupt refusal classifier ({exc}); retrain"
+            ) from None
+        adapter = self.directory / self.meta["adapter"] if self.meta.get("adapter") else None
+        self.encoder = BatchEncoder(adapter, threads)
+        self.threshold = float(self.meta.get("threshold", 0.5))
+
+    def classify(self, prompts: Sequence[str], responses: Sequence[str]) -> list[AuditResult]:
+        results: list[AuditResult | None] = [None] * len(responses)
+        live = [i for i, r in enumerate(responses) if r.strip()]
+        for i, response in enumerate(responses):
+            if not response.strip():  # saying nothing refuses the request
+                results[i] = AuditResult(True, "full_refusal", 1.0, "unclassified", "none", True)
+        if live:
+            x = features(self.encoder, [prompts[i] for i in live], [responses[i] for i in live])
+            level_p = self.level_head.probabilities(x)
+            category_p = self.category_head.probabilities(x)
+            levels = self.level_head.classes
+            compliance = levels.index("compliance")
+            for k, i in enumerate(live):
+                refusal_score = float(1.0 - level_p[k, compliance])
+                refusal = refusal_score >= self.threshold
+                if refusal:
+                    refusing = [j for j in range(len(levels)) if j != compliance]
+                    level = levels[max(refusing, key=lambda j: level_p[k, j])]
+                    category = self.category_head.classes[int(np.argmax(category_p[k]))]
+                    group: str | None = BY_ID[category].group
+                else:
+                    level, category, group = "compliance", None, None
+                results[i] = AuditResult(refusal, level, refusal_score, category, group)
+        return [r for r in results if r is not None]
+
+
+__all__ = ["LEVELS", "AuditResult", "RefusalClassifier"]

@@ -1,0 +1,201 @@
+"""Training data for the refusal classifiers, built from seeds.yaml and the synth data.
+
+Refusals are composed from parts (opener, decline, reason, alternative) in many orders and
+lengths; partial refusals join a refusal to real help; compliance comes from hand-written
+answers (several that *sound* like refusals), CoCoNot `pref` chosen answers and synth rows.
+Levels follow XSTest's definitions: offering only alternatives is still a full refusal;
+refusing and then answering anyway is partial.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from refusalkit.errors import ConfigError
+
+Level = Literal["compliance", "partial_refusal", "full_refusal"]
+LEVELS: tuple[Level, ...] = ("compliance", "partial_refusal", "full_refusal")
+SEEDS_PATH = Path(__file__).resolve().parent / "seeds.yaml"
+
+
+@dataclass(frozen=True)
+class AuditExample:
+    prompt: str
+    response: str
+    level: Level
+    category: str | None  # taxonomy id for refusals, None for compliance
+    source: str
+    group: str  # examples sharing a group never straddle a split
+
+
+def load_audit_seeds(path: Path = SEEDS_PATH) -> dict:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read audit seeds ({exc})") from None
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?" else text + "."
+
+
+def _held_out(items: list, share: float = 0.2) -> tuple[list, list]:
+    """(train part, test part): the last `share` of a list (at least one) is held out."""
+    cut = max(1, round(len(items) * share)) if len(items) > 1 else 0
+    return items[: len(items) - cut], items[len(items) - cut :]
+
+
+def split_seeds(seeds: dict) -> tuple[dict, dict]:
+    """Seeds for training and seeds held out for the test split: unseen reasons, declines,
+    openers, prompts and compliant answers, so the test measures new phrasings."""
+    train: dict = {"categories": {}}
+    test: dict = {"categories": {}}
+    for key in ("openers", "declines", "alternatives", "compliance"):
+        train[key], test[key] = _held_out(list(seeds[key]))
+    for category, parts in seeds["categories"].items():
+        train_parts, test_parts = {}, {}
+        for key in ("prompts", "reasons"):
+            train_parts[key], test_parts[key] = _held_out(list(parts[key]))
+        train["categories"][category] = train_parts
+        test["categories"][category] = test_parts
+    return train, test
+
+
+def compose_refusal(seeds: dict, category: str, rng: random.Random) -> str:
+    """One refusal in a random voice: terse, explained, apologetic, or with alternatives."""
+    parts = seeds["categories"][category]
+    opener = rng.choice(seeds["openers"])
+    decline = rng.choice(seeds["declines"])
+    reason = rng.choice(parts["reasons"])
+    shape = rng.random()
+    if shape < 0.3:
+        text = f"{opener} {decline} because {reason}."
+    elif shape < 0.5:
+        text = f"{_sentence(reason)} {_sentence(f'{opener} {decline}')}"
+    elif shape < 0.65:
+        text = _sentence(f"{opener} {decline}")
+    elif shape < 0.8:
+        text = f"{_sentence(f'{opener} {decline}')} {_sentence(reason)}"
+    else:
+        text = f"Since {reason}, {decline}."
+    text = _sentence(text.strip())
+    if rng.random() < 0.55:
+        text += " " + rng.choice(seeds["alternatives"])
+    if rng.random() < 0.15:
+        text = text.lower()
+    return text
+
+
+def compose_partial(refusal: str, answer: str, reason: str, rng: random.Random) -> str:
+    """A refusal joined to real help, in either order (a "buried" refusal comes last)."""
+    if rng.random() < 0.6:
+        link = rng.choice(["That said,", "However,", "But in general terms:", "Still,", ""])
+        return f"{refusal} {link} {answer}".replace("  ", " ")
+    tail = rng.choice(
+        [
+            "However, I can't go further than this, because {reason}.",
+            "I won't give more specific details than that, since {reason}.",
+            "Beyond this general overview, I can't help, as {reason}.",
+        ]
+    )
+    return f"{answer}\n\n{tail.format(reason=reason)}"
+
+
+def _examples_from(
+    seeds: dict,
+    answers: list[str],
+    split: str,
+    refusals_per_category: int,
+    rng: random.Random,
+) -> list[AuditExample]:
+    examples: list[AuditExample] = []
+    all_prompts = [p for c in seeds["categories"].values() for p in c["prompts"]]
+    for category, parts in seeds["categories"].items():
+        for k in range(refusals_per_category):
+            prompt = rng.choice(parts["prompts"])
+            refusal = compose_refusal(seeds, category, rng)
+            group = f"{split}:refusal:{category}:{k}"
+            if rng.random() < 0.25:
+                reason = rng.choice(parts["reasons"])
+                text = compose_partial(refusal, rng.choice(answers), reason, rng)
+                examples.append(
+                    AuditExample(prompt, text, "partial_refusal", category, "seed", group)
+                )
+            else:
+                examples.append(
+                    AuditExample(prompt, refusal, "full_refusal", category, "seed", group)
+                )
+    for index, answer in enumerate(seeds["compliance"]):
+        for _ in range(3):  # sympathetic or warning-laden help must not read as refusal
+            examples.append(
+                AuditExample(
+                    rng.choice(all_prompts),
+                    answer,
+                    "compliance",
+                    None,
+                    "seed",
+                    f"{split}:compliance:{index}",
+                )  # fmt: skip
+            )
+    return examples
+
+
+def build_examples(
+    synth_rows: list[dict],
+    pref_rows: list[dict],
+    seed: int = 0,
+    refusals_per_category: int = 160,
+) -> tuple[list[AuditExample], list[AuditExample]]:
+    """(train, test). Test examples are composed only from held-out seed parts, held-out
+    CoCoNot `pref` rows and the synth data's test split: nothing in them was trained on."""
+    rng = random.Random(f"audit:{seed}")
+    train_seeds, test_seeds = split_seeds(load_audit_seeds())
+    pref_train, pref_test = _held_out(pref_rows, 0.15)
+    out: dict[str, list[AuditExample]] = {}
+    for split, seeds, pref in (("train", train_seeds, pref_train), ("test", test_seeds, pref_test)):
+        rows = [r for r in synth_rows if (r.get("split") == "test") == (split == "test")]
+        helpful = [r["response"] for r in rows if r.get("kind") == "helpful" and r.get("response")]
+        answers = seeds["compliance"] + helpful[:400] + [p["chosen"][:1200] for p in pref[:300]]
+        share = 1.0 if split == "train" else 0.25
+        examples = _examples_from(seeds, answers, split, round(refusals_per_category * share), rng)
+        for row in rows:
+            kind, response = row.get("kind"), row.get("response")
+            if not response:
+                continue
+            if kind in ("refusal", "partial"):
+                # Synth refusals answer the constitution's harms: information hazards.
+                level: Level = "full_refusal" if kind == "refusal" else "partial_refusal"
+                category: str | None = "information_hazards"
+            elif kind in ("helpful", "compliance"):
+                level, category = "compliance", None
+            else:
+                continue
+            examples.append(
+                AuditExample(
+                    row["prompt"], response, level, category, "synth", f"synth:{row['group']}"
+                )
+            )
+        examples += [
+            AuditExample(p["prompt"], p["chosen"], "compliance", None, "coconot_pref", f"pref:{i}")
+            for i, p in enumerate(pref)
+        ]
+        rng.shuffle(examples)
+        out[split] = examples
+    return out["train"], out["test"]
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    if not path.is_file():
+        raise ConfigError(f"{path} is missing")
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]

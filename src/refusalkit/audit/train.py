@@ -1,0 +1,158 @@
+"""`refusalkit audit train`: seeds + synth data → tuned encoder → level and category heads."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from refusalkit.audit.classifier import (
+    OPENING_TOKENS,
+    BatchEncoder,
+    RefusalClassifier,
+    features,
+)
+from refusalkit.audit.data import LEVELS, AuditExample, build_examples, read_jsonl
+from refusalkit.classifiers.heads import fit_softmax
+from refusalkit.classifiers.train import balanced_weights
+from refusalkit.classifiers.tune import TuneExample, TuneOptions, tune_encoder
+from refusalkit.taxonomy import CATEGORIES
+
+REPO = Path(__file__).resolve().parents[3]
+DEFAULT_SYNTH = REPO / "data" / "synth-general"
+DEFAULT_PREF = REPO / "data" / "external" / "coconot_pref.jsonl"
+
+
+@dataclass
+class AuditTrainOptions:
+    out: Path
+    synth: Path = DEFAULT_SYNTH
+    pref: Path = DEFAULT_PREF
+    seed: int = 0
+    tune_epochs: int = 1
+    progress: bool = True
+
+
+def _synth_rows(directory: Path) -> list[dict]:
+    rows: list[dict] = []
+    for split in ("train", "val", "test"):
+        rows += read_jsonl(directory / f"{split}.jsonl")
+    return [r for r in rows if r.get("stage") == "output"]
+
+
+def train_audit(options: AuditTrainOptions) -> dict[str, object]:
+    started = time.perf_counter()
+    train, test = build_examples(
+        _synth_rows(options.synth), read_jsonl(options.pref), seed=options.seed
+    )
+    categories = [c.id for c in CATEGORIES]
+    levels = list(LEVELS)
+    base = BatchEncoder(None)
+    openings = base.token_ids([e.response for e in train])
+    tune_examples = [
+        TuneExample(ids[:OPENING_TOKENS], levels.index(e.level), 0)
+        for ids, e in zip(openings, train, strict=True)
+        if ids
+    ] + [
+        TuneExample(ids[:OPENING_TOKENS], categories.index(e.category), 1)
+        for ids, e in zip(openings, train, strict=True)
+        if ids and e.category
+    ]
+    weights = [
+        balanced_weights(np.array([t.label for t in tune_examples if t.task == task]), size)
+        for task, size in enumerate((len(levels), len(categories)))
+    ]
+    options.out.mkdir(parents=True, exist_ok=True)
+    adapter = tune_encoder(
+        tune_examples,
+        [len(levels), len(categories)],
+        options.out,
+        TuneOptions(epochs=options.tune_epochs, seed=options.seed, progress=options.progress),
+        weights,
+    )
+    encoder = BatchEncoder(adapter)
+    x = features(encoder, [e.prompt for e in train], [e.response for e in train])
+    y_level = np.array([levels.index(e.level) for e in train])
+    level_head = fit_softmax(
+        x, y_level, levels, seed=options.seed, class_weight=balanced_weights(y_level, 3)
+    )
+    refusals = [i for i, e in enumerate(train) if e.category]
+    y_category = np.array([categories.index(train[i].category) for i in refusals])
+    category_head = fit_softmax(
+        x[refusals], y_category, categories, seed=options.seed,
+        class_weight=balanced_weights(y_category, len(categories)),
+    )  # fmt: skip
+    level_head.save(options.out / "level_head.npz")
+    category_head.save(options.out / "category_head.npz")
+    meta = {
+        "adapter": adapter.name,
+        "threshold": 0.5,
+        "encoder": "all-MiniLM-L6-v2 + LoRA, fp32 ONNX",
+        "seed": options.seed,
+        "train_examples": len(train),
+        "test_examples": len(test),
+    }
+    (options.out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    metrics = {
+        "heldout_test": evaluate(RefusalClassifier(options.out), test),
+        "train_sources": dict(Counter(e.source for e in train)),
+        "elapsed_s": round(time.perf_counter() - started, 1),
+    }
+    (options.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    write_card(options.out, meta, metrics)
+    return metrics
+
+
+def evaluate(classifier: RefusalClassifier, examples: list[AuditExample]) -> dict[str, object]:
+    from sklearn.metrics import f1_score
+
+    results = classifier.classify([e.prompt for e in examples], [e.response for e in examples])
+    truth_refusal = np.array([e.level != "compliance" for e in examples])
+    predicted_refusal = np.array([r.refusal for r in results])
+    refusals = [i for i, e in enumerate(examples) if e.category]
+    return {
+        "examples": len(examples),
+        "binary_accuracy": round(float(np.mean(truth_refusal == predicted_refusal)), 4),
+        "level_accuracy": round(
+            float(
+                np.mean(
+                    [r.refusal_level == e.level for r, e in zip(results, examples, strict=True)]
+                )
+            ),
+            4,
+        ),
+        "category_macro_f1": round(
+            float(
+                f1_score(
+                    [examples[i].category for i in refusals],
+                    [results[i].category or "none" for i in refusals],
+                    average="macro",
+                )
+            ),
+            4,
+        ),
+        "category_refusals": len(refusals),
+    }
+
+
+def write_card(out: Path, meta: dict, metrics: dict) -> None:
+    test = metrics["heldout_test"]
+    lines = [
+        "# Refusal classifier (refusal level + taxonomy category)",
+        "",
+        f"- encoder: {meta['encoder']}; heads: linear softmax on [opening, closing, prompt]",
+        f"- training examples: {meta['train_examples']} ({metrics['train_sources']}); seed "
+        f"{meta['seed']}",
+        "- held-out test: refusals composed only from reasons, declines, openers, prompts and "
+        "answers never used in training, plus the synth test split and 15% of CoCoNot `pref`",
+        f"- held-out: binary accuracy {test['binary_accuracy']}, level accuracy "
+        f"{test['level_accuracy']}, category macro-F1 {test['category_macro_f1']}",
+        "",
+        "Reproduce: `refusalkit audit train --out src/refusalkit/audit/artifacts`.",
+        "",
+    ]
+    (out / "card.md").write_text("\n".join(lines))

@@ -1,0 +1,169 @@
+"""`refusalkit audit …` and `refusalkit audit-model`: thin commands over refusalkit.audit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+try:
+    from typer.core import TyperGroup
+except ImportError:  # pragma: no cover
+    TyperGroup = None  # type: ignore[assignment,misc]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class DefaultRunGroup(TyperGroup):
+    """`refusalkit audit FILE …` means `refusalkit audit run FILE …`; `audit train` trains."""
+
+    def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+audit_app = typer.Typer(
+    cls=DefaultRunGroup,
+    help="Detect and categorise refusals in a file of responses (`audit FILE --output OUT`).",
+    no_args_is_help=True,
+)
+ClassifierOption = Annotated[
+    Path | None,
+    typer.Option("--classifier", help="Refusal classifier folder (default: the shipped one)."),
+]
+
+
+@audit_app.command("run")
+def audit_run(
+    input_path: Annotated[
+        Path, typer.Argument(help="JSONL, CSV, Parquet or a saved `datasets` folder.")
+    ],
+    output: Annotated[Path, typer.Option(help="Audited rows (.jsonl, .csv or .parquet).")],
+    report: Annotated[
+        Path | None, typer.Option(help="Write summary.json and report.html here.")
+    ] = None,
+    engine: Annotated[str, typer.Option(help="local, or ray (Ray Data).")] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (default: start Ray locally).")
+    ] = None,
+    prompt_field: Annotated[str, typer.Option(help="Column with the prompt.")] = "prompt",
+    response_field: Annotated[str, typer.Option(help="Column with the response.")] = "response",
+    messages_field: Annotated[
+        str, typer.Option(help="Column with chat turns (every assistant turn is audited).")
+    ] = "messages",
+    classifier: ClassifierOption = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Rows per batch.")] = 256,
+    restart: Annotated[
+        bool, typer.Option(help="Discard an unfinished earlier run instead of resuming it.")
+    ] = False,
+) -> None:
+    """Audit every row: refusal, refusal_level, refusal_score, category, group."""
+    from refusalkit.audit.io import Fields
+    from refusalkit.audit.report import write_report
+    from refusalkit.audit.run import AuditOptions, run_audit
+    from refusalkit.errors import InvalidInputError
+
+    if engine not in ("local", "ray"):
+        raise InvalidInputError(f"--engine must be local or ray, not {engine!r}")
+    options = AuditOptions(
+        input=input_path,
+        output=output,
+        fields=Fields(prompt_field, response_field, messages_field),
+        classifier_dir=classifier,
+        engine=engine,
+        ray_address=ray_address,
+        batch_size=batch_size,
+        restart=restart,
+    )
+    summary = run_audit(options).as_dict()
+    console.print(
+        f"audited {summary['rows']} rows → {output}: refusal rate {summary['refusal_rate']}, "
+        f"levels {summary['levels']} ({summary['rows_per_s']} rows/s)"
+    )
+    if report:
+        path = write_report(report, summary, f"Refusal audit of {input_path.name}")
+        console.print(f"report: {path}")
+
+
+@audit_app.command("train")
+def audit_train(
+    out: Annotated[Path, typer.Option(help="Where the classifier goes.")] = Path(
+        "refusal-classifier"
+    ),
+    synth: Annotated[
+        Path | None, typer.Option(help="Synth data folder (default: data/synth-general).")
+    ] = None,
+    pref: Annotated[
+        Path | None, typer.Option(help="CoCoNot pref JSONL (default: data/external/…).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for data and training.")] = 0,
+    epochs: Annotated[int, typer.Option(min=1, help="Encoder tuning epochs.")] = 1,
+) -> None:
+    """Train the refusal level and category classifiers from the project's own data."""
+    from refusalkit.audit.train import DEFAULT_PREF, DEFAULT_SYNTH, AuditTrainOptions, train_audit
+
+    options = AuditTrainOptions(
+        out=out, synth=synth or DEFAULT_SYNTH, pref=pref or DEFAULT_PREF, seed=seed,
+        tune_epochs=epochs,
+    )  # fmt: skip
+    metrics = train_audit(options)
+    console.print(f"wrote {out}: held-out {json.dumps(metrics['heldout_test'])}")
+
+
+def print_model_audit(result: dict) -> None:
+    table = Table(title=f"audit of {result['model']}")
+    for column in ("prompts", "refusal_rate", "over_refusal", "under_refusal"):
+        table.add_column(column)
+    table.add_row(
+        str(result["prompts"]),
+        str(result["refusal_rate"]),
+        str(result.get("over_refusal_rate")),
+        str(result.get("under_refusal_rate")),
+    )
+    console.print(table)
+
+
+def audit_model_command(
+    prompts: Annotated[
+        str,
+        typer.Option(
+            help="Prompt file (prompt [+ should_refuse | label safe/unsafe]) or xstest / coconot."
+        ),
+    ],
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Model spec (default: configured).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="JSONL of prompts, answers and audit fields.")
+    ] = None,
+    report: Annotated[Path | None, typer.Option(help="Write summary.json here.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N prompts.")] = None,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Most tokens per answer.")] = 160,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, help="Concurrent requests (endpoints).")
+    ] = None,
+    classifier: ClassifierOption = None,
+) -> None:
+    """Send prompts to a live model, audit its answers, report over- and under-refusal."""
+    from refusalkit.audit.model_audit import audit_model, load_prompts
+    from refusalkit.config import load_settings
+
+    labelled = load_prompts(prompts)[:limit]
+    summary, rows = audit_model(
+        model or load_settings().model, labelled, max_tokens, classifier, concurrency
+    )
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with output.open("w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    if report:
+        report.mkdir(parents=True, exist_ok=True)
+        (report / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print_model_audit(summary)
