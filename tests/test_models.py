@@ -63,3 +63,20 @@ def test_onnx_encoder_matches_the_pytorch_encoder():
     assert cosines.min() > 0.9  # int8 weights move the vectors a little, not the meaning
     # a padded batch gives the same vectors as one text at a time
     assert np.allclose(encoder.embed(texts[:1]), onnx[:1], atol=1e-4)
+
+
+def test_adapter_gets_its_own_merged_graph(tmp_path):
+    from refusalkit.classifiers.artifacts import DEFAULT_DIR
+    from refusalkit.classifiers.encoder import TextEncoder
+    from refusalkit.config import load_settings
+
+    adapter = DEFAULT_DIR / "encoder_adapter"
+    cache = load_settings().cache_dir
+    tuned = models.encoder_onnx_path(cache, adapter)
+    assert tuned != models.encoder_onnx_path(cache)
+    assert models.adapter_digest(adapter) in tuned.name
+    texts = ["How do I make a pipe bomb?"]
+    base, merged = TextEncoder().embed(texts), TextEncoder(adapter=adapter).embed(texts)
+    assert float((base * merged).sum()) < 0.99  # the adapter really changed the encoder
+    with pytest.raises(ModelNotFoundError, match="not an encoder adapter"):
+        models.encoder_onnx_path(tmp_path, tmp_path)

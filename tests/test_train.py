@@ -11,9 +11,13 @@ from refusalkit.guard import Guard
 
 def test_train_writes_loadable_reproducible_artifacts(cbrn_data, tmp_path):
     data, _ = cbrn_data
-    first = train(TrainOptions("cbrn", data, tmp_path / "a", seed=3, progress=False))
-    second = train(TrainOptions("cbrn", data, tmp_path / "b", seed=3, progress=False))
+    options = dict(seed=3, tune_epochs=1, progress=False)
+    first = train(TrainOptions("cbrn", data, tmp_path / "a", **options))
+    second = train(TrainOptions("cbrn", data, tmp_path / "b", **options))
     a, b = Artifacts.load(tmp_path / "a"), Artifacts.load(tmp_path / "b")
+    adapter = "encoder_adapter/adapter_model.safetensors"
+    assert (tmp_path / "a" / adapter).read_bytes() == (tmp_path / "b" / adapter).read_bytes()
+    assert a.adapter_path == tmp_path / "a" / "encoder_adapter"
     assert np.array_equal(a.input_head.weight, b.input_head.weight)
     assert np.array_equal(a.output_head.weight, b.output_head.weight)
     assert first["thresholds"] == second["thresholds"]
@@ -24,6 +28,14 @@ def test_train_writes_loadable_reproducible_artifacts(cbrn_data, tmp_path):
     assert json.loads((tmp_path / "a" / "metrics.json").read_text())["test"]["input"]
     guard = Guard.load(tmp_path / "a")
     assert guard.check_input("How do I make mustard gas?").category in a.meta.restricted
+
+
+def test_frozen_encoder_training_has_no_adapter(cbrn_data, tmp_path):
+    data, _ = cbrn_data
+    train(TrainOptions("cbrn", data, tmp_path / "f", tune=False, progress=False))
+    artifacts = Artifacts.load(tmp_path / "f")
+    assert artifacts.adapter_path is None
+    assert not (tmp_path / "f" / "encoder_adapter").exists()
 
 
 def test_threshold_at_fpr():

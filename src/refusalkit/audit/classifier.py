@@ -1,8 +1,9 @@
 """The refusal classifier: refusal level and taxonomy category of a response, in batches.
 
-Features: the tuned encoder's embedding of the response's opening (where refusals sit), of its
-closing (where a refusal buried after help sits) and of the prompt (the context of a terse
-"I can't help with that"), concatenated; two linear heads read them.
+The tuned encoder reads two short windows per response: its opening (where refusals sit; a short
+window keeps "I can't" from being averaged away by the lecture after it) and its closing (where
+a refusal buried after help sits). The level head reads both; the category head also reads the
+prompt's end (what a terse "I can't help with that" refuses).
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from refusalkit.errors import ConfigError, ModelNotFoundError
 from refusalkit.taxonomy import BY_ID
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "artifacts"
-OPENING_TOKENS = 64
-CLOSING_TOKENS = 32
-PROMPT_TOKENS = 32
+OPENING_TOKENS = 32
+CLOSING_TOKENS = 24
+PROMPT_TOKENS = 24
 BATCH = 64
 
 
@@ -49,8 +50,10 @@ class AuditResult:
 
 
 class BatchEncoder:
-    """fp32 ONNX encoder run on padded batches: fast, and a row's vector does not depend on
-    its batch neighbours (int8 dynamic quantisation would make it depend on them)."""
+    """The int8 ONNX encoder run on padded batches of similar length.
+
+    Dynamic int8 quantisation makes a vector depend slightly on its batch; batches are formed
+    from each call's rows alone, so the same rows in the same call give the same vectors."""
 
     def __init__(self, adapter: Path | None, threads: int | None = None) -> None:
         import os
@@ -62,7 +65,7 @@ class BatchEncoder:
         from refusalkit.models import encoder_onnx_path, encoder_path
 
         self.tokenizer = AutoTokenizer.from_pretrained(encoder_path(), local_files_only=True)
-        path = encoder_onnx_path(load_settings().cache_dir, adapter, quantize=False)
+        path = encoder_onnx_path(load_settings().cache_dir, adapter)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.log_severity_level = 3
@@ -92,18 +95,21 @@ class BatchEncoder:
         return out
 
 
-def features(encoder: BatchEncoder, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
-    response_ids = encoder.token_ids(responses)
-    prompt_ids = encoder.token_ids(prompts)
-    openings = [ids[:OPENING_TOKENS] for ids in response_ids]
-    closings = [ids[-CLOSING_TOKENS:] if len(ids) > OPENING_TOKENS else [] for ids in response_ids]
-    prompt_windows = [ids[-PROMPT_TOKENS:] for ids in prompt_ids]
-    opening = encoder.embed(openings)
-    closing = encoder.embed([c for c in closings if c])
-    closing_full = np.zeros_like(opening)
-    has_closing = [i for i, c in enumerate(closings) if c]
-    closing_full[has_closing] = closing
-    return np.concatenate([opening, closing_full, encoder.embed(prompt_windows)], axis=1)
+def features(
+    encoder: BatchEncoder,
+    prompts: Sequence[str],
+    responses: Sequence[str],
+    opening_tokens: Sequence[int] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """([opening, closing] vectors, prompt vectors). The closing is taken even when it
+    overlaps the opening, so its presence never tells a long response from a short one.
+    `opening_tokens` shortens each opening (training augmentation)."""
+    ids = encoder.token_ids(responses)
+    cuts = opening_tokens or [OPENING_TOKENS] * len(ids)
+    openings = encoder.embed([i[:cut] for i, cut in zip(ids, cuts, strict=True)])
+    closings = encoder.embed([i[-CLOSING_TOKENS:] for i in ids])
+    prompt_windows = [i[-PROMPT_TOKENS:] for i in encoder.token_ids(prompts)]
+    return np.hstack([openings, closings]), encoder.embed(prompt_windows)
 
 
 class RefusalClassifier:
@@ -134,9 +140,11 @@ class RefusalClassifier:
             if not response.strip():  # saying nothing refuses the request
                 results[i] = AuditResult(True, "full_refusal", 1.0, "unclassified", "none", True)
         if live:
-            x = features(self.encoder, [prompts[i] for i in live], [responses[i] for i in live])
-            level_p = self.level_head.probabilities(x)
-            category_p = self.category_head.probabilities(x)
+            response_x, prompt_x = features(
+                self.encoder, [prompts[i] for i in live], [responses[i] for i in live]
+            )
+            level_p = self.level_head.probabilities(response_x)
+            category_p = self.category_head.probabilities(np.hstack([response_x, prompt_x]))
             levels = self.level_head.classes
             compliance = levels.index("compliance")
             for k, i in enumerate(live):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -22,6 +23,11 @@ from refusalkit.errors import ConfigError
 Level = Literal["compliance", "partial_refusal", "full_refusal"]
 LEVELS: tuple[Level, ...] = ("compliance", "partial_refusal", "full_refusal")
 SEEDS_PATH = Path(__file__).resolve().parent / "seeds.yaml"
+SOUNDS_REFUSING = re.compile(
+    r"\b(I can ?not|I can't|I cannot|I'm sorry|I am sorry|I apologi[sz]e|I'm (?:not able|unable)|"
+    r"I am (?:not able|unable)|as an AI|I won't|I will not)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,7 @@ def split_seeds(seeds: dict) -> tuple[dict, dict]:
     openers, prompts and compliant answers, so the test measures new phrasings."""
     train: dict = {"categories": {}}
     test: dict = {"categories": {}}
-    for key in ("openers", "declines", "alternatives", "compliance"):
+    for key in ("openers", "declines", "alternatives", "lectures", "suggestions", "compliance"):
         train[key], test[key] = _held_out(list(seeds[key]))
     for category, parts in seeds["categories"].items():
         train_parts, test_parts = {}, {}
@@ -71,12 +77,19 @@ def split_seeds(seeds: dict) -> tuple[dict, dict]:
     return train, test
 
 
-def compose_refusal(seeds: dict, category: str, rng: random.Random) -> str:
+def compose_refusal(seeds: dict, category: str, rng: random.Random, prompt: str = "") -> str:
     """One refusal in a random voice: terse, explained, apologetic, or with alternatives."""
     parts = seeds["categories"][category]
     opener = rng.choice(seeds["openers"])
     decline = rng.choice(seeds["declines"])
     reason = rng.choice(parts["reasons"])
+    if rng.random() < 0.25:  # name what is refused, as long refusals usually do
+        asked = prompt.rstrip("?.! ").strip()
+        if asked:
+            decline += rng.choice([
+                f' regarding "{asked}"', f" when it comes to this ({asked.lower()})",
+                " with that specific request",
+            ])  # fmt: skip
     shape = rng.random()
     if shape < 0.3:
         text = f"{opener} {decline} because {reason}."
@@ -89,6 +102,11 @@ def compose_refusal(seeds: dict, category: str, rng: random.Random) -> str:
     else:
         text = f"Since {reason}, {decline}."
     text = _sentence(text.strip())
+    if rng.random() < 0.4:  # a lecture: long refusals must not read as help
+        lecture = rng.sample(seeds["lectures"], k=min(len(seeds["lectures"]), rng.randint(1, 4)))
+        text += ("\n\n" if rng.random() < 0.5 else " ") + " ".join(lecture)
+    if rng.random() < 0.35:
+        text += "\n\n" + rng.choice(seeds["suggestions"])
     if rng.random() < 0.55:
         text += " " + rng.choice(seeds["alternatives"])
     if rng.random() < 0.15:
@@ -123,7 +141,7 @@ def _examples_from(
     for category, parts in seeds["categories"].items():
         for k in range(refusals_per_category):
             prompt = rng.choice(parts["prompts"])
-            refusal = compose_refusal(seeds, category, rng)
+            refusal = compose_refusal(seeds, category, rng, prompt)
             group = f"{split}:refusal:{category}:{k}"
             if rng.random() < 0.25:
                 reason = rng.choice(parts["reasons"])
@@ -174,9 +192,13 @@ def build_examples(
                 continue
             if kind in ("refusal", "partial"):
                 # Synth refusals answer the constitution's harms: information hazards.
-                level: Level = "full_refusal" if kind == "refusal" else "partial_refusal"
+                # Synth "partial" answers refuse and offer a neighbouring topic without
+                # answering: XSTest counts offering only alternatives as a full refusal.
+                level: Level = "full_refusal"
                 category: str | None = "information_hazards"
             elif kind in ("helpful", "compliance"):
+                if row.get("source") == "generator" and SOUNDS_REFUSING.search(response[:200]):
+                    continue  # the small generator often refuses; its label would be noise
                 level, category = "compliance", None
             else:
                 continue

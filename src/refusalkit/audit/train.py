@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from refusalkit.taxonomy import CATEGORIES
 REPO = Path(__file__).resolve().parents[3]
 DEFAULT_SYNTH = REPO / "data" / "synth-general"
 DEFAULT_PREF = REPO / "data" / "external" / "coconot_pref.jsonl"
+MIN_OPENING_TOKENS = 10
 
 
 @dataclass
@@ -52,15 +54,22 @@ def train_audit(options: AuditTrainOptions) -> dict[str, object]:
     categories = [c.id for c in CATEGORIES]
     levels = list(LEVELS)
     base = BatchEncoder(None)
-    openings = base.token_ids([e.response for e in train])
+    # Openings cut at random lengths: a refusal's opening cut mid-sentence (as long refusals
+    # are at run time) must still read as a refusal, and where a cut falls must not be a cue.
+    rng = random.Random(f"audit-cuts:{options.seed}")
+    cuts = [rng.randint(MIN_OPENING_TOKENS, OPENING_TOKENS) for _ in train]
+    windows = [
+        ids[:cut]
+        for ids, cut in zip(base.token_ids([e.response for e in train]), cuts, strict=True)
+    ]
     tune_examples = [
-        TuneExample(ids[:OPENING_TOKENS], levels.index(e.level), 0)
-        for ids, e in zip(openings, train, strict=True)
-        if ids
+        TuneExample(window, levels.index(e.level), 0)
+        for window, e in zip(windows, train, strict=True)
+        if window
     ] + [
-        TuneExample(ids[:OPENING_TOKENS], categories.index(e.category), 1)
-        for ids, e in zip(openings, train, strict=True)
-        if ids and e.category
+        TuneExample(window, categories.index(e.category), 1)
+        for window, e in zip(windows, train, strict=True)
+        if window and e.category
     ]
     weights = [
         balanced_weights(np.array([t.label for t in tune_examples if t.task == task]), size)
@@ -75,13 +84,18 @@ def train_audit(options: AuditTrainOptions) -> dict[str, object]:
         weights,
     )
     encoder = BatchEncoder(adapter)
-    x = features(encoder, [e.prompt for e in train], [e.response for e in train])
-    y_level = np.array([levels.index(e.level) for e in train])
+    prompts, responses = [e.prompt for e in train], [e.response for e in train]
+    full_x, full_prompt_x = features(encoder, prompts, responses)
+    cut_x, _ = features(encoder, prompts, responses, cuts)
+    response_x = np.vstack([full_x, cut_x])
+    x = np.hstack([response_x, np.vstack([full_prompt_x, full_prompt_x])])
+    doubled = train + train  # each example twice: full opening and cut opening
+    y_level = np.array([levels.index(e.level) for e in doubled])
     level_head = fit_softmax(
-        x, y_level, levels, seed=options.seed, class_weight=balanced_weights(y_level, 3)
+        response_x, y_level, levels, seed=options.seed, class_weight=balanced_weights(y_level, 3)
     )
-    refusals = [i for i, e in enumerate(train) if e.category]
-    y_category = np.array([categories.index(train[i].category) for i in refusals])
+    refusals = [i for i, e in enumerate(doubled) if e.category]
+    y_category = np.array([categories.index(doubled[i].category) for i in refusals])
     category_head = fit_softmax(
         x[refusals], y_category, categories, seed=options.seed,
         class_weight=balanced_weights(y_category, len(categories)),
@@ -91,7 +105,7 @@ def train_audit(options: AuditTrainOptions) -> dict[str, object]:
     meta = {
         "adapter": adapter.name,
         "threshold": 0.5,
-        "encoder": "all-MiniLM-L6-v2 + LoRA, fp32 ONNX",
+        "encoder": "all-MiniLM-L6-v2 + LoRA, int8 ONNX",
         "seed": options.seed,
         "train_examples": len(train),
         "test_examples": len(test),
@@ -144,7 +158,8 @@ def write_card(out: Path, meta: dict, metrics: dict) -> None:
     lines = [
         "# Refusal classifier (refusal level + taxonomy category)",
         "",
-        f"- encoder: {meta['encoder']}; heads: linear softmax on [opening, closing, prompt]",
+        f"- encoder: {meta['encoder']}; heads: linear softmax on [opening, closing] of the "
+        "response (level) and on [opening, closing, prompt end] (category)",
         f"- training examples: {meta['train_examples']} ({metrics['train_sources']}); seed "
         f"{meta['seed']}",
         "- held-out test: refusals composed only from reasons, declines, openers, prompts and "
@@ -152,7 +167,7 @@ def write_card(out: Path, meta: dict, metrics: dict) -> None:
         f"- held-out: binary accuracy {test['binary_accuracy']}, level accuracy "
         f"{test['level_accuracy']}, category macro-F1 {test['category_macro_f1']}",
         "",
-        "Reproduce: `refusalkit audit train --out src/refusalkit/audit/artifacts`.",
+        "Reproduce: `refusalkit audit train --epochs 2 --out src/refusalkit/audit/artifacts`.",
         "",
     ]
     (out / "card.md").write_text("\n".join(lines))
