@@ -182,9 +182,9 @@ def test_encoded_payload_is_decoded_before_scoring(shipped):
 def test_long_input_is_scored_over_windows_not_truncated(shipped):
     padding = "\n\n".join(FILLER * 4)
     assert len(shipped.classifiers.encoder.token_ids(padding)) > 2000
-    alone = shipped.check_input(HARMFUL).score
+    padding_only = shipped.check_input(padding).score
     padded = shipped.check_input(f"{padding}\n\n{HARMFUL}").score
-    assert padded >= alone - 0.05  # the payload's own window is scored, last in the text
+    assert padded > padding_only + 0.3  # the payload, last in the text, is scored, not cut off
     windows = shipped.classifiers.input_windows(f"{padding}\n\n{HARMFUL}")
     assert len(windows) > 15
     assert shipped.classifiers.encoder.token_ids(HARMFUL)[-3:] == windows[-1][-3:]
@@ -192,9 +192,13 @@ def test_long_input_is_scored_over_windows_not_truncated(shipped):
 
 def test_output_score_is_a_running_max(shipped):
     opening = COMPLIANCE.split("\n")[0]
-    first = shipped.check_output(HARMFUL, opening).score
-    whole = shipped.check_output(HARMFUL, opening + "\n" + "\n".join([BENIGN] * 10)).score
-    assert whole >= first
+    response = opening + "\n" + "\n".join([BENIGN] * 10)
+    scorer = shipped.classifiers.stream_scorer(HARMFUL)
+    scores = []
+    for end in range(len(opening), len(response) + 1, 40):
+        scores.append(scorer.observe(response[:end]).score)
+    assert scores == sorted(scores)  # never goes down, however benign the text after
+    assert len(scores) > 5
 
 
 def test_threshold_overrides(shipped):

@@ -192,7 +192,7 @@ def test_benign_import_adds_harmless_rows_on_top_of_n(tmp_path):
     assert sum(r["stage"] == "input" for r in imported) == 3
     assert sum(r["stage"] == "output" for r in imported) == 2
     assert all(r["label"] == "harmless" for r in imported)
-    assert {r["category"] for r in imported} == {"chemistry_education"}
+    assert {r["category"] for r in imported} == {"everyday_requests"}
     assert report.rows == len(read_rows(out)) <= 14 + 5
     assert report.manifest["counts"]["source"]["imported"] == 5
 

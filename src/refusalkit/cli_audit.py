@@ -103,7 +103,7 @@ def audit_train(
         Path | None, typer.Option(help="CoCoNot pref JSONL (default: data/external/…).")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed for data and training.")] = 0,
-    epochs: Annotated[int, typer.Option(min=1, help="Encoder tuning epochs.")] = 1,
+    epochs: Annotated[int, typer.Option(min=1, help="Encoder tuning epochs.")] = 2,
 ) -> None:
     """Train the refusal level and category classifiers from the project's own data."""
     from refusalkit.audit.train import DEFAULT_PREF, DEFAULT_SYNTH, AuditTrainOptions, train_audit

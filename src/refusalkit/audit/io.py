@@ -44,9 +44,11 @@ def detect_format(path: Path) -> str:
     )
 
 
-def read_batches(path: Path, batch_size: int, skip: int = 0) -> Iterator[list[dict]]:
+def read_batches(
+    path: Path, batch_size: int, skip: int = 0, fmt: str | None = None
+) -> Iterator[list[dict]]:
     """Rows in file order, `batch_size` at a time, after skipping `skip` rows."""
-    rows = _rows(path, detect_format(path))
+    rows = _rows(path, fmt or detect_format(path))
     batch: list[dict] = []
     for index, row in enumerate(rows):
         if index < skip:

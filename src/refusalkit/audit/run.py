@@ -126,7 +126,7 @@ def run_audit(options: AuditOptions) -> AuditSummary:
     summary = AuditSummary()
     if writer.done:
         # Rows already written still count in the summary.
-        for batch in read_batches(writer.partial, options.batch_size):
+        for batch in read_batches(writer.partial, options.batch_size, fmt="jsonl"):
             for row in batch:
                 summary.add(row, row)
     if options.engine == "ray":
@@ -136,16 +136,43 @@ def run_audit(options: AuditOptions) -> AuditSummary:
             audit_rows(classifier, batch, options.fields, writer.done + k * options.batch_size)
             for k, batch in enumerate(read_batches(options.input, options.batch_size, writer.done))
         )
-    bar = tqdm(desc="auditing", unit="row", initial=writer.done, disable=not options.progress)
-    for audited in batches:
-        writer.write(audited)
-        for row in audited:
-            summary.add(row, row)
-        bar.update(len(audited))
-    bar.close()
+    bar = None  # made after the first batch, so an error in row 1 prints alone
+    try:
+        for audited in batches:
+            writer.write(audited)
+            for row in audited:
+                summary.add(row, row)
+            if bar is None:
+                bar = tqdm(desc="auditing", unit="row", initial=writer.done - len(audited),
+                           disable=not options.progress)  # fmt: skip
+            bar.update(len(audited))
+    finally:
+        if bar is not None:
+            bar.close()
     writer.finish()
     summary.elapsed_s = time.perf_counter() - started
     return summary
+
+
+def _check_reachable(address: str) -> None:
+    """Ray retries an unreachable address for minutes; a plain TCP connect fails in seconds."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"ray://{address}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    if not host or not port:
+        raise ConfigError(f"--ray-address {address!r} is not HOST:PORT or ray://HOST:PORT")
+    try:
+        with socket.create_connection((host, port), timeout=5):
+            pass
+    except OSError as exc:
+        raise EndpointError(
+            f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}; check --ray-address"
+        ) from None
 
 
 def _ray_batches(options: AuditOptions, classifier: RefusalClassifier, skip: int):
@@ -154,6 +181,8 @@ def _ray_batches(options: AuditOptions, classifier: RefusalClassifier, skip: int
         import ray
     except ImportError:
         raise ConfigError("--engine ray needs Ray: pip install 'refusalkit[ray]'") from None
+    if options.ray_address and options.ray_address != "auto":
+        _check_reachable(options.ray_address)
     try:
         if not ray.is_initialized():
             ray.init(

@@ -35,7 +35,7 @@ class AuditTrainOptions:
     synth: Path = DEFAULT_SYNTH
     pref: Path = DEFAULT_PREF
     seed: int = 0
-    tune_epochs: int = 1
+    tune_epochs: int = 2
     progress: bool = True
 
 
