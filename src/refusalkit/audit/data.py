@@ -66,7 +66,10 @@ def split_seeds(seeds: dict) -> tuple[dict, dict]:
     openers, prompts and compliant answers, so the test measures new phrasings."""
     train: dict = {"categories": {}}
     test: dict = {"categories": {}}
-    for key in ("openers", "declines", "alternatives", "lectures", "suggestions", "compliance"):
+    for key in (
+        "openers", "declines", "alternatives", "lectures", "suggestions", "compliance",
+        "long_refusals",
+    ):  # fmt: skip
         train[key], test[key] = _held_out(list(seeds[key]))
     for category, parts in seeds["categories"].items():
         train_parts, test_parts = {}, {}
@@ -129,6 +132,27 @@ def compose_partial(refusal: str, answer: str, reason: str, rng: random.Random) 
     return f"{answer}\n\n{tail.format(reason=reason)}"
 
 
+def _long_refusal_variants(
+    item: dict, answers: list[str], group: str, rng: random.Random
+) -> list[AuditExample]:
+    """A hand-written long refusal as written, shortened, re-cased, and as the refusing half
+    of a partial refusal."""
+    text, prompt, category = item["text"], item["prompt"], item["category"]
+    sentences = re.split(r"(?<=[.!?])\s+", text)
+    variants = [
+        (text, "full_refusal"),
+        (" ".join(sentences[:2]), "full_refusal"),
+        (text.lower(), "full_refusal"),
+        (" ".join(sentences[: max(1, len(sentences) - 1)]), "full_refusal"),
+        (f"{' '.join(sentences[:2])} That said, {rng.choice(answers)}", "partial_refusal"),
+    ]
+    return [
+        AuditExample(prompt, response, level, category, "seed", group)  # type: ignore[arg-type]
+        for response, level in variants
+        for _ in range(3)
+    ]
+
+
 def _examples_from(
     seeds: dict,
     answers: list[str],
@@ -153,6 +177,8 @@ def _examples_from(
                 examples.append(
                     AuditExample(prompt, refusal, "full_refusal", category, "seed", group)
                 )
+    for index, item in enumerate(seeds["long_refusals"]):
+        examples += _long_refusal_variants(item, answers, f"{split}:long:{index}", rng)
     for index, answer in enumerate(seeds["compliance"]):
         for _ in range(3):  # sympathetic or warning-laden help must not read as refusal
             examples.append(
