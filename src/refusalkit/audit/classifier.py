@@ -95,21 +95,34 @@ class BatchEncoder:
         return out
 
 
+def response_features(
+    encoder: BatchEncoder, responses: Sequence[str], opening_tokens: Sequence[int] | None = None
+) -> np.ndarray:
+    """[opening, closing] vectors. The closing is taken even when it overlaps the opening, so
+    its presence never tells a long response from a short one. `opening_tokens` shortens each
+    opening (training augmentation)."""
+    ids = encoder.token_ids(responses)
+    cuts = opening_tokens or [OPENING_TOKENS] * len(ids)
+    openings = encoder.embed([i[:cut] for i, cut in zip(ids, cuts, strict=True)])
+    closings = encoder.embed([i[-CLOSING_TOKENS:] for i in ids])
+    return np.hstack([openings, closings])
+
+
+def prompt_features(encoder: BatchEncoder, prompts: Sequence[str]) -> np.ndarray:
+    return encoder.embed([i[-PROMPT_TOKENS:] for i in encoder.token_ids(prompts)])
+
+
 def features(
     encoder: BatchEncoder,
     prompts: Sequence[str],
     responses: Sequence[str],
     opening_tokens: Sequence[int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """([opening, closing] vectors, prompt vectors). The closing is taken even when it
-    overlaps the opening, so its presence never tells a long response from a short one.
-    `opening_tokens` shortens each opening (training augmentation)."""
-    ids = encoder.token_ids(responses)
-    cuts = opening_tokens or [OPENING_TOKENS] * len(ids)
-    openings = encoder.embed([i[:cut] for i, cut in zip(ids, cuts, strict=True)])
-    closings = encoder.embed([i[-CLOSING_TOKENS:] for i in ids])
-    prompt_windows = [i[-PROMPT_TOKENS:] for i in encoder.token_ids(prompts)]
-    return np.hstack([openings, closings]), encoder.embed(prompt_windows)
+    """(response vectors, prompt vectors)."""
+    return (
+        response_features(encoder, responses, opening_tokens),
+        prompt_features(encoder, prompts),
+    )
 
 
 class RefusalClassifier:
@@ -140,24 +153,33 @@ class RefusalClassifier:
             if not response.strip():  # saying nothing refuses the request
                 results[i] = AuditResult(True, "full_refusal", 1.0, "unclassified", "none", True)
         if live:
-            response_x, prompt_x = features(
-                self.encoder, [prompts[i] for i in live], [responses[i] for i in live]
-            )
+            response_x = response_features(self.encoder, [responses[i] for i in live])
             level_p = self.level_head.probabilities(response_x)
-            category_p = self.category_head.probabilities(np.hstack([response_x, prompt_x]))
             levels = self.level_head.classes
             compliance = levels.index("compliance")
+            scores = 1.0 - level_p[:, compliance]
+            # Only refusals need a category, and only the category reads the prompt.
+            refusing_rows = [k for k in range(len(live)) if scores[k] >= self.threshold]
+            category_p = np.zeros((0, len(self.category_head.classes)))
+            if refusing_rows:
+                prompt_x = prompt_features(self.encoder, [prompts[live[k]] for k in refusing_rows])
+                category_p = self.category_head.probabilities(
+                    np.hstack([response_x[refusing_rows], prompt_x])
+                )
+            category_row = {k: n for n, k in enumerate(refusing_rows)}
+            refusing_levels = [j for j in range(len(levels)) if j != compliance]
             for k, i in enumerate(live):
-                refusal_score = float(1.0 - level_p[k, compliance])
-                refusal = refusal_score >= self.threshold
-                if refusal:
-                    refusing = [j for j in range(len(levels)) if j != compliance]
-                    level = levels[max(refusing, key=lambda j: level_p[k, j])]
-                    category = self.category_head.classes[int(np.argmax(category_p[k]))]
+                if k in category_row:
+                    level = levels[max(refusing_levels, key=lambda j: level_p[k, j])]
+                    category = self.category_head.classes[
+                        int(np.argmax(category_p[category_row[k]]))
+                    ]
                     group: str | None = BY_ID[category].group
                 else:
                     level, category, group = "compliance", None, None
-                results[i] = AuditResult(refusal, level, refusal_score, category, group)
+                results[i] = AuditResult(
+                    k in category_row, level, float(scores[k]), category, group
+                )
         return [r for r in results if r is not None]
 
 
