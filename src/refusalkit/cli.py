@@ -336,18 +336,12 @@ def bench_classifiers_command(
 ) -> None:
     """Classifier accuracy on data never trained on: XSTest, CoCoNot, held-out jailbreaks."""
     from refusalkit.classifiers import ConstitutionalClassifiers
-    from refusalkit.errors import ConfigError
     from refusalkit.evals.classifiers import bench_classifiers
-    from refusalkit.evals.datasets import default_data_dir
 
-    directory = data_dir or default_data_dir()
-    if directory is None:
-        raise ConfigError("no evaluation data found: pass --data-dir or set REFUSALKIT_EVAL_DATA")
-    result = bench_classifiers(ConstitutionalClassifiers.load(classifiers), directory)
-    if as_json:
-        print(json.dumps(result))
-        return
-    console.print_json(json.dumps(result))
+    directory = _eval_data_dir(data_dir)
+    _print_result(
+        bench_classifiers(ConstitutionalClassifiers.load(classifiers), directory), as_json
+    )
 
 
 @bench_app.command("audit")
@@ -362,14 +356,22 @@ def bench_audit_command(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line on stdout.")] = False,
 ) -> None:
     """Refusal-audit accuracy and throughput on XSTest's 2,250 human-labelled completions."""
-    from refusalkit.errors import ConfigError
     from refusalkit.evals.audit import bench_audit
+
+    _print_result(bench_audit(_eval_data_dir(data_dir), classifier), as_json)
+
+
+def _eval_data_dir(data_dir: Path | None) -> Path:
+    from refusalkit.errors import ConfigError
     from refusalkit.evals.datasets import default_data_dir
 
     directory = data_dir or default_data_dir()
     if directory is None:
         raise ConfigError("no evaluation data found: pass --data-dir or set REFUSALKIT_EVAL_DATA")
-    result = bench_audit(directory, classifier)
+    return directory
+
+
+def _print_result(result: dict, as_json: bool) -> None:
     if as_json:
         print(json.dumps(result))
         return

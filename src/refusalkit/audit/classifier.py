@@ -49,6 +49,18 @@ class AuditResult:
         return out
 
 
+def encoder_tokenizer():
+    from transformers import AutoTokenizer
+
+    from refusalkit.models import encoder_path
+
+    return AutoTokenizer.from_pretrained(encoder_path(), local_files_only=True)
+
+
+def token_ids(tokenizer, texts: Sequence[str]) -> list[list[int]]:
+    return tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
+
+
 class BatchEncoder:
     """The int8 ONNX encoder run on padded batches of similar length.
 
@@ -59,12 +71,11 @@ class BatchEncoder:
         import os
 
         import onnxruntime
-        from transformers import AutoTokenizer
 
         from refusalkit.config import load_settings
-        from refusalkit.models import encoder_onnx_path, encoder_path
+        from refusalkit.models import encoder_onnx_path
 
-        self.tokenizer = AutoTokenizer.from_pretrained(encoder_path(), local_files_only=True)
+        self.tokenizer = encoder_tokenizer()
         path = encoder_onnx_path(load_settings().cache_dir, adapter)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1
@@ -75,7 +86,7 @@ class BatchEncoder:
         self.dim = 384
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
-        return self.tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
+        return token_ids(self.tokenizer, texts)
 
     def embed(self, windows: Sequence[Sequence[int]]) -> np.ndarray:
         out = np.zeros((len(windows), self.dim), dtype=np.float32)

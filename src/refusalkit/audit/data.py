@@ -9,7 +9,6 @@ refusing and then answering anyway is partial.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from dataclasses import dataclass
@@ -19,15 +18,11 @@ from typing import Literal
 import yaml
 
 from refusalkit.errors import ConfigError
+from refusalkit.jsonl import json_lines
 
 Level = Literal["compliance", "partial_refusal", "full_refusal"]
 LEVELS: tuple[Level, ...] = ("compliance", "partial_refusal", "full_refusal")
 SEEDS_PATH = Path(__file__).resolve().parent / "seeds.yaml"
-SOUNDS_REFUSING = re.compile(
-    r"\b(I can ?not|I can't|I cannot|I'm sorry|I am sorry|I apologi[sz]e|I'm (?:not able|unable)|"
-    r"I am (?:not able|unable)|as an AI|I won't|I will not)\b",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -223,8 +218,6 @@ def build_examples(
                 level: Level = "full_refusal"
                 category: str | None = "information_hazards"
             elif kind in ("helpful", "compliance"):
-                if row.get("source") == "generator" and SOUNDS_REFUSING.search(response[:200]):
-                    continue  # the small generator often refuses; its label would be noise
                 level, category = "compliance", None
             else:
                 continue
@@ -245,5 +238,4 @@ def build_examples(
 def read_jsonl(path: Path) -> list[dict]:
     if not path.is_file():
         raise ConfigError(f"{path} is missing")
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    return [row for _, row in json_lines(path) if isinstance(row, dict)]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from refusalkit.errors import ConfigError, InvalidInputError
+from refusalkit.jsonl import json_lines
 
 FORMATS = ("jsonl", "csv", "parquet", "datasets")
 
@@ -63,19 +64,10 @@ def read_batches(
 
 def _rows(path: Path, fmt: str) -> Iterator[dict]:
     if fmt == "jsonl":
-        with path.open("rb") as handle:
-            for number, raw in enumerate(handle, start=1):
-                if not raw.strip():
-                    continue
-                try:
-                    row = json.loads(raw.decode("utf-8"))
-                except UnicodeDecodeError:
-                    raise InvalidInputError(f"{path}:{number}: not UTF-8 text") from None
-                except json.JSONDecodeError as exc:
-                    raise InvalidInputError(f"{path}:{number}: not JSON ({exc.msg})") from None
-                if not isinstance(row, dict):
-                    raise InvalidInputError(f"{path}:{number}: a row must be a JSON object")
-                yield row
+        for number, row in json_lines(path):
+            if not isinstance(row, dict):
+                raise InvalidInputError(f"{path}:{number}: a row must be a JSON object")
+            yield row
     elif fmt == "csv":
         delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
         try:

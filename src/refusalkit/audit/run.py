@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from refusalkit.audit.classifier import AuditResult, RefusalClassifier
 from refusalkit.audit.io import Fields, ResumableWriter, read_batches, turns_of
-from refusalkit.errors import ConfigError, EndpointError
+from refusalkit.errors import ConfigError, EndpointError, InvalidInputError
 
 LEVEL_ORDER = {"compliance": 0, "partial_refusal": 1, "full_refusal": 2}
 # Columns a report breaks results down by, when the input has them.
@@ -44,7 +44,8 @@ class AuditSummary:
     by_field: dict[str, dict[str, Counter]] = field(default_factory=dict)
     elapsed_s: float = 0.0
 
-    def add(self, row: dict, audited: dict) -> None:
+    def add(self, audited: dict) -> None:
+        """Count one output row (input fields plus the audit's)."""
         self.rows += 1
         self.turns += audited.get("turns_audited", 1)
         self.refusals += bool(audited["refusal"])
@@ -54,8 +55,9 @@ class AuditSummary:
             self.categories[audited["category"]] += 1
             self.groups[audited["group"]] += 1
         for name in BREAKDOWN_FIELDS:
-            if name in row and isinstance(row[name], str | int):
-                counts = self.by_field.setdefault(name, {}).setdefault(str(row[name]), Counter())
+            value = audited.get(name)
+            if isinstance(value, str | int):
+                counts = self.by_field.setdefault(name, {}).setdefault(str(value), Counter())
                 counts["rows"] += 1
                 counts["refusals"] += bool(audited["refusal"])
 
@@ -86,7 +88,7 @@ def combine(results: list[AuditResult]) -> dict[str, object]:
                 "category": None, "group": None, "turns_audited": 0}  # fmt: skip
     worst = max(results, key=lambda r: (LEVEL_ORDER[r.refusal_level], r.refusal_score))
     out = worst.as_dict()
-    if len(results) > 1 or not results:
+    if len(results) > 1:
         out["turns_audited"] = len(results)
         out["turn_levels"] = [r.refusal_level for r in results]
     return out
@@ -111,16 +113,14 @@ def audit_rows(
 
 def run_audit(options: AuditOptions) -> AuditSummary:
     started = time.perf_counter()
+    if not options.input.exists():
+        raise InvalidInputError(f"{options.input}: no such file or folder")
     signature = {
         "input": str(options.input.resolve()),
         "size": options.input.stat().st_size if options.input.is_file() else None,
         "fields": vars(options.fields),
         "classifier": str(options.classifier_dir or "default"),
     }
-    if not options.input.exists():
-        from refusalkit.errors import InvalidInputError
-
-        raise InvalidInputError(f"{options.input}: no such file or folder")
     classifier = RefusalClassifier(options.classifier_dir)
     writer = ResumableWriter(options.output, signature, options.restart)
     summary = AuditSummary()
@@ -128,7 +128,7 @@ def run_audit(options: AuditOptions) -> AuditSummary:
         # Rows already written still count in the summary.
         for batch in read_batches(writer.partial, options.batch_size, fmt="jsonl"):
             for row in batch:
-                summary.add(row, row)
+                summary.add(row)
     if options.engine == "ray":
         batches = _ray_batches(options, classifier, writer.done)
     else:
@@ -141,7 +141,7 @@ def run_audit(options: AuditOptions) -> AuditSummary:
         for audited in batches:
             writer.write(audited)
             for row in audited:
-                summary.add(row, row)
+                summary.add(row)
             if bar is None:
                 bar = tqdm(desc="auditing", unit="row", initial=writer.done - len(audited),
                            disable=not options.progress)  # fmt: skip

@@ -15,11 +15,12 @@ from refusalkit.audit.classifier import (
     OPENING_TOKENS,
     BatchEncoder,
     RefusalClassifier,
+    encoder_tokenizer,
     features,
+    token_ids,
 )
 from refusalkit.audit.data import LEVELS, AuditExample, build_examples, read_jsonl
-from refusalkit.classifiers.heads import fit_softmax
-from refusalkit.classifiers.train import balanced_weights
+from refusalkit.classifiers.heads import balanced_weights, fit_softmax
 from refusalkit.classifiers.tune import TuneExample, TuneOptions, tune_encoder
 from refusalkit.taxonomy import CATEGORIES
 
@@ -53,14 +54,14 @@ def train_audit(options: AuditTrainOptions) -> dict[str, object]:
     )
     categories = [c.id for c in CATEGORIES]
     levels = list(LEVELS)
-    base = BatchEncoder(None)
+    tokenizer = encoder_tokenizer()  # the tuning windows need word pieces, not a model
     # Openings cut at random lengths: a refusal's opening cut mid-sentence (as long refusals
     # are at run time) must still read as a refusal, and where a cut falls must not be a cue.
     rng = random.Random(f"audit-cuts:{options.seed}")
     cuts = [rng.randint(MIN_OPENING_TOKENS, OPENING_TOKENS) for _ in train]
     windows = [
         ids[:cut]
-        for ids, cut in zip(base.token_ids([e.response for e in train]), cuts, strict=True)
+        for ids, cut in zip(token_ids(tokenizer, [e.response for e in train]), cuts, strict=True)
     ]
     tune_examples = [
         TuneExample(window, levels.index(e.level), 0)
@@ -71,17 +72,12 @@ def train_audit(options: AuditTrainOptions) -> dict[str, object]:
         for window, e in zip(windows, train, strict=True)
         if window and e.category
     ]
-    weights = [
-        balanced_weights(np.array([t.label for t in tune_examples if t.task == task]), size)
-        for task, size in enumerate((len(levels), len(categories)))
-    ]
     options.out.mkdir(parents=True, exist_ok=True)
     adapter = tune_encoder(
         tune_examples,
         [len(levels), len(categories)],
         options.out,
         TuneOptions(epochs=options.tune_epochs, seed=options.seed, progress=options.progress),
-        weights,
     )
     encoder = BatchEncoder(adapter)
     prompts, responses = [e.prompt for e in train], [e.response for e in train]

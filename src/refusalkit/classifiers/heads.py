@@ -39,6 +39,12 @@ class LinearHead:
             return cls(data["weight"], data["bias"], [str(c) for c in data["classes"]])
 
 
+def balanced_weights(labels: np.ndarray, classes: int) -> np.ndarray:
+    counts = np.bincount(labels, minlength=classes).astype(float)
+    counts[counts == 0] = 1
+    return (len(labels) / (classes * counts)).astype(np.float32)
+
+
 def _torch_seed(seed: int):
     import torch
 

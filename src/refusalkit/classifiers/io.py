@@ -10,32 +10,22 @@ from tqdm.auto import tqdm
 
 from refusalkit.classifiers.constitutional import ConstitutionalClassifiers
 from refusalkit.errors import ConfigError, InvalidInputError
+from refusalkit.jsonl import json_lines
 
 
 def _rows(path: Path):
     if not path.is_file():
         raise ConfigError(f"{path} does not exist; give a JSONL file with a prompt field per row")
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, 1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise InvalidInputError(f"{path}:{number}: not UTF-8 text") from None
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InvalidInputError(f"{path}:{number}: invalid JSON ({exc.msg})") from None
-            if not isinstance(row, dict) or not isinstance(row.get("prompt"), str):
-                raise InvalidInputError(f"{path}:{number}: each row needs a text 'prompt' field")
-            if (
-                "response" in row
-                and row["response"] is not None
-                and not isinstance(row["response"], str)
-            ):
-                raise InvalidInputError(f"{path}:{number}: 'response' must be text or null")
-            yield number, row
+    for number, row in json_lines(path):
+        if not isinstance(row, dict) or not isinstance(row.get("prompt"), str):
+            raise InvalidInputError(f"{path}:{number}: each row needs a text 'prompt' field")
+        if (
+            "response" in row
+            and row["response"] is not None
+            and not isinstance(row["response"], str)
+        ):
+            raise InvalidInputError(f"{path}:{number}: 'response' must be text or null")
+        yield number, row
 
 
 def classify_file(path: Path, output: Path, classifiers: ConstitutionalClassifiers) -> int:

@@ -21,7 +21,7 @@ from refusalkit.classifiers.encoder import (
     prompt_window,
     stream_windows,
 )
-from refusalkit.classifiers.heads import fit_softmax, fit_streaming
+from refusalkit.classifiers.heads import balanced_weights, fit_softmax, fit_streaming
 from refusalkit.classifiers.tune import TuneExample, TuneOptions, tune_encoder
 from refusalkit.constitution import load_constitution
 from refusalkit.constitution.loader import resolve_constitution_path
@@ -141,12 +141,6 @@ def tuning_examples(
     return examples
 
 
-def balanced_weights(labels: np.ndarray, classes: int) -> np.ndarray:
-    counts = np.bincount(labels, minlength=classes).astype(float)
-    counts[counts == 0] = 1
-    return (len(labels) / (classes * counts)).astype(np.float32)
-
-
 def threshold_at_fpr(benign_scores: Sequence[float], target_fpr: float) -> float:
     """The smallest threshold that flags at most target_fpr of the benign pool."""
     scores = np.sort(np.asarray(benign_scores))[::-1]
@@ -219,16 +213,11 @@ def train(options: TrainOptions) -> dict[str, object]:
     adapter = None
     if options.tune:
         examples = tuning_examples(encoder, train_rows, input_classes, output_classes, options.seed)
-        weights = [
-            balanced_weights(np.array([e.label for e in examples if e.task == task]), size)
-            for task, size in enumerate((len(input_classes), len(output_classes)))
-        ]
         adapter = tune_encoder(
             examples,
             [len(input_classes), len(output_classes)],
             options.out,
             TuneOptions(epochs=options.tune_epochs, seed=options.seed, progress=options.progress),
-            weights,
         )
         encoder = TextEncoder(adapter=adapter)
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from refusalkit.classifiers.heads import balanced_weights
+
 ADAPTER_DIR = "encoder_adapter"
 LORA_TARGETS = ["query", "key", "value", "dense"]
 # Cosine logits: the run-time embedding is L2-normalised, so training sees the same geometry.
@@ -42,9 +44,9 @@ def tune_encoder(
     head_sizes: list[int],
     out: Path,
     options: TuneOptions,
-    class_weights: list[np.ndarray] | None = None,
 ) -> Path:
-    """Train a LoRA adapter (plus throwaway heads, one per task); save the adapter in out."""
+    """Train a LoRA adapter (plus throwaway heads, one per task, classes weighted to balance);
+    save the adapter in out."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModel, AutoTokenizer
@@ -64,8 +66,11 @@ def tune_encoder(
     model = get_peft_model(base, config)
     heads = torch.nn.ModuleList(torch.nn.Linear(base.config.hidden_size, n) for n in head_sizes)
     weights = [
-        torch.tensor(w, dtype=torch.float32) if w is not None else None
-        for w in (class_weights or [None] * len(head_sizes))
+        torch.tensor(
+            balanced_weights(np.array([e.label for e in examples if e.task == task]), size),
+            dtype=torch.float32,
+        )
+        for task, size in enumerate(head_sizes)
     ]
     parameters = [p for p in model.parameters() if p.requires_grad] + list(heads.parameters())
     optimizer = torch.optim.AdamW(parameters, lr=options.learning_rate, weight_decay=0.01)

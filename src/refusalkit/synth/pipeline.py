@@ -20,6 +20,7 @@ from refusalkit.constitution import Constitution, load_constitution
 from refusalkit.constitution.loader import resolve_constitution_path
 from refusalkit.constitution.schema import Category
 from refusalkit.errors import ConfigError, InvalidInputError
+from refusalkit.jsonl import json_lines
 from refusalkit.synth import grammar
 from refusalkit.synth.dedup import drop_exact, drop_near
 from refusalkit.synth.generation import GenerationCache, Request
@@ -652,18 +653,7 @@ def read_benign(path: Path) -> list[tuple[int, str, str | None]]:
     if not path.is_file():
         raise ConfigError(f"--benign {path}: no such file")
     rows: list[tuple[int, str, str | None]] = []
-    with path.open(encoding="utf-8", errors="strict") as handle:
-        try:
-            lines = list(handle)
-        except UnicodeDecodeError as exc:
-            raise InvalidInputError(f"--benign {path}: not UTF-8 ({exc.reason})") from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InvalidInputError(f"{path}:{number}: not JSON ({exc.msg})") from None
+    for number, record in json_lines(path):
         prompt = record.get("prompt") if isinstance(record, dict) else None
         if not isinstance(prompt, str) or not prompt.strip():
             found = ", ".join(record) if isinstance(record, dict) else type(record).__name__
