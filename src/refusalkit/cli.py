@@ -17,6 +17,7 @@ except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
 from refusalkit.cli_audit import audit_app, audit_model_command
+from refusalkit.cli_server import bench_serve_command, serve_command
 from refusalkit.errors import InvalidInputError, RefusalkitError
 
 app = typer.Typer(
@@ -34,6 +35,8 @@ bench_app = typer.Typer(help="Speed benchmarks (medians of several runs).", no_a
 app.add_typer(bench_app, name="bench")
 app.add_typer(audit_app, name="audit")
 app.command("audit-model")(audit_model_command)
+app.command("serve")(serve_command)
+bench_app.command("serve")(bench_serve_command)
 
 console = Console()
 err_console = Console(stderr=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import BaseModel, Field, ValidationError
@@ -36,6 +36,35 @@ class EndpointConfig(BaseModel):
         return None
 
 
+class ServerConfig(BaseModel):
+    """`[server]` in refusalkit.toml: the guard server's limits, keys and decision log."""
+
+    api_keys: list[str] = Field(
+        default_factory=list, description="Bearer keys; REFUSALKIT_API_KEYS (comma-separated) wins"
+    )
+    policy_keys: list[str] = Field(
+        default_factory=list,
+        description="Keys allowed per-request policy (guard action, refusal_thresholds); "
+        "REFUSALKIT_POLICY_KEYS wins",
+    )
+    max_body_bytes: int = Field(default=1_000_000, ge=1024, description="Larger bodies get 413")
+    max_tokens: int = Field(default=1024, ge=1, description="Most tokens a request may ask for")
+    default_max_tokens: int = Field(default=256, ge=1, description="When a request sets none")
+    request_timeout_s: float = Field(default=300.0, gt=0, description="Whole-request limit")
+    classifier_timeout_s: float = Field(
+        default=10.0, gt=0, description="A slower classifier call counts as a failure"
+    )
+    fail_closed: bool = Field(default=True, description="Block when a classifier fails")
+    action: Literal["block", "flag"] = Field(default="block", description="Guard action")
+    max_batch: int = Field(default=256, ge=1, description="Items per /v1/classify or /v1/audit")
+    log_path: Path | None = Field(
+        default=None, description="Decision log (SQLite); default CACHE_DIR/decisions.sqlite3"
+    )
+    log_prompts: bool = Field(default=False, description="Store prompt text in the log")
+    log_retention_days: float = Field(default=30.0, gt=0, description="Older rows are deleted")
+    log_max_rows: int = Field(default=1_000_000, ge=1, description="Oldest rows beyond are deleted")
+
+
 class Settings(BaseSettings):
     """Every setting, with its default. See docs/configuration.md."""
 
@@ -58,6 +87,7 @@ class Settings(BaseSettings):
     n_threads: int | None = Field(default=None, ge=1, description="llama.cpp threads (all cores)")
     device: str | None = Field(default=None, description="Torch device for hf: models (auto)")
     endpoints: dict[str, EndpointConfig] = Field(default_factory=dict)
+    server: ServerConfig = Field(default_factory=ServerConfig)
 
     @classmethod
     def settings_customise_sources(

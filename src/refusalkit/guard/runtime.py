@@ -9,16 +9,26 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
-from refusalkit.backends.base import Backend, GenerationParams, Message, validate_messages
+from refusalkit.backends.base import (
+    Backend,
+    GenerationParams,
+    Message,
+    TextStream,
+    validate_messages,
+)
 from refusalkit.classifiers.constitutional import ConstitutionalClassifiers, StreamScorer, Verdict
 
 log = logging.getLogger("refusalkit.guard")
 Action = Literal["block", "flag"]
+T = TypeVar("T")
 
 
 def _error_verdict(stage: str, exc: Exception) -> Verdict:
@@ -34,6 +44,7 @@ class GuardedStream(Iterator[str]):
     backend: Backend
     messages: list[Message]
     params: GenerationParams | None
+    action: Action | None = None  # None: the guard's own
     blocked: bool = False
     flagged: bool = False
     stage: str | None = None
@@ -47,7 +58,22 @@ class GuardedStream(Iterator[str]):
     upstream_tokens: int = 0
 
     def __post_init__(self) -> None:
+        self.action = self.action or self.guard.action
+        self._cancelled = threading.Event()
+        self._upstream: TextStream | None = None
         self._iterator = self._run()
+
+    def cancel(self) -> None:
+        """Stop now (client gone, deadline passed); safe from any thread."""
+        self._cancelled.set()
+        if self.finish_reason is None:
+            self.finish_reason = "cancelled"
+        if self._upstream is not None:
+            self._upstream.cancel()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
 
     def __iter__(self) -> GuardedStream:
         return self
@@ -73,11 +99,15 @@ class GuardedStream(Iterator[str]):
         if verdict.flagged:
             self.flagged = True
             self.classifier_error |= math.isnan(verdict.score)
-            if guard.action == "block":
+            if self.action == "block":
                 yield self._stop(verdict, "input")
                 return
+        if self.cancelled:
+            return
         try:
-            scorer: StreamScorer | None = guard.classifiers.stream_scorer(self.messages)
+            scorer: StreamScorer | None = guard.call_classifier(
+                guard.classifiers.stream_scorer, self.messages
+            )
         except Exception as exc:  # noqa: BLE001 - fail closed on any classifier failure
             scorer = None
             error = _error_verdict("output", exc)
@@ -86,7 +116,9 @@ class GuardedStream(Iterator[str]):
                 self.classifier_error = True
                 yield self._stop(error, "output")
                 return
-        upstream = self.backend.stream(self.messages, self.params)
+        upstream = self._upstream = self.backend.stream(self.messages, self.params)
+        if self.cancelled:
+            upstream.cancel()
         pending: list[str] = []
         unchecked = 0
         try:
@@ -108,6 +140,8 @@ class GuardedStream(Iterator[str]):
                 pending.clear()
                 self.released += released
                 yield released
+            if self.cancelled:
+                return
             if pending:
                 verdict = guard._safe_observe(scorer, self.generated)
                 self.verdicts.append(verdict)
@@ -126,7 +160,7 @@ class GuardedStream(Iterator[str]):
         self.flagged = True
         self.category = verdict.category
         self.classifier_error |= math.isnan(verdict.score)
-        return self.guard.action == "block"
+        return self.action == "block"
 
 
 class Guard:
@@ -136,6 +170,7 @@ class Guard:
         action: Action = "block",
         fail_closed: bool = True,
         check_every: int | None = None,
+        classifier_timeout_s: float | None = None,
     ) -> None:
         if action not in ("block", "flag"):
             raise ValueError(f"action must be 'block' or 'flag', not {action!r}")
@@ -143,6 +178,21 @@ class Guard:
         self.action = action
         self.fail_closed = fail_closed
         self.check_every = check_every or classifiers.artifacts.meta.check_every
+        self.classifier_timeout_s = classifier_timeout_s
+        # One thread runs every classifier call: concurrent streams take turns (the encoder's
+        # tokenizer is not thread-safe, and two ONNX runs at once only split two cores), and a
+        # call that hangs is abandoned at the timeout instead of holding its stream.
+        self._classifier_thread = ThreadPoolExecutor(1, thread_name_prefix="guard-classifier")
+
+    def call_classifier(self, function: Callable[..., T], *args: object) -> T:
+        future = self._classifier_thread.submit(function, *args)
+        try:
+            return future.result(timeout=self.classifier_timeout_s)
+        except FutureTimeout:
+            future.cancel()
+            raise TimeoutError(
+                f"classifier took longer than {self.classifier_timeout_s} s"
+            ) from None
 
     @classmethod
     def load(
@@ -151,6 +201,7 @@ class Guard:
         action: Action = "block",
         fail_closed: bool = True,
         thresholds: dict[str, float] | None = None,
+        classifier_timeout_s: float | None = None,
     ) -> Guard:
         """Shipped classifiers when `directory` is None; `thresholds` overrides per category."""
         classifiers = ConstitutionalClassifiers.load(directory)
@@ -158,7 +209,12 @@ class Guard:
             calibration = classifiers.artifacts.calibration
             calibration.input.per_category[category] = value
             calibration.output.per_category[category] = value
-        return cls(classifiers, action=action, fail_closed=fail_closed)
+        return cls(
+            classifiers,
+            action=action,
+            fail_closed=fail_closed,
+            classifier_timeout_s=classifier_timeout_s,
+        )
 
     @property
     def constitution(self):
@@ -170,14 +226,14 @@ class Guard:
         return self.constitution.refusal_for(category)
 
     def check_input(self, messages: Sequence[Message] | str) -> Verdict:
-        return self.classifiers.check_input(messages)
+        return self.call_classifier(self.classifiers.check_input, messages)
 
     def check_output(self, messages: Sequence[Message] | str, response: str) -> Verdict:
-        return self.classifiers.check_output(messages, response)
+        return self.call_classifier(self.classifiers.check_output, messages, response)
 
     def _safe_input(self, messages: Sequence[Message]) -> Verdict:
         try:
-            return self.classifiers.check_input(messages)
+            return self.check_input(messages)
         except Exception as exc:  # noqa: BLE001 - fail closed on any classifier failure
             verdict = _error_verdict("input", exc)
             if not self.fail_closed:
@@ -188,7 +244,7 @@ class Guard:
         try:
             if scorer is None:
                 raise RuntimeError("no stream scorer")
-            return scorer.observe(response)
+            return self.call_classifier(scorer.observe, response)
         except Exception as exc:  # noqa: BLE001 - fail closed on any classifier failure
             verdict = _error_verdict("output", exc)
             if not self.fail_closed:
@@ -200,14 +256,22 @@ class Guard:
         backend: Backend,
         messages: Sequence[Message],
         params: GenerationParams | None = None,
+        action: Action | None = None,
     ) -> GuardedStream:
-        return GuardedStream(self, backend, validate_messages(messages), params)
+        """`action` overrides the guard's own for this exchange."""
+        if action not in (None, "block", "flag"):
+            raise ValueError(f"action must be 'block' or 'flag', not {action!r}")
+        return GuardedStream(self, backend, validate_messages(messages), params, action)
 
     def chat(
-        self, backend: Backend, messages: Sequence[Message], params: GenerationParams | None = None
+        self,
+        backend: Backend,
+        messages: Sequence[Message],
+        params: GenerationParams | None = None,
+        action: Action | None = None,
     ) -> GuardedStream:
         """Run a guarded exchange to the end; the returned stream holds text and verdicts."""
-        stream = self.stream(backend, messages, params)
+        stream = self.stream(backend, messages, params, action)
         for _ in stream:
             pass
         return stream

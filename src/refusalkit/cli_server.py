@@ -1,0 +1,71 @@
+"""`refusalkit serve` and `refusalkit bench serve`: thin commands over refusalkit.server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+console = Console()
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    upstream: Annotated[
+        str | None,
+        typer.Option(
+            help="Model spec to guard: embedded (default), gguf:/path, hf:/path, "
+            "http://host:port/v1[#model], or an endpoint name from refusalkit.toml."
+        ),
+    ] = None,
+    classifiers: Annotated[
+        Path | None,
+        typer.Option(help="Classifier directory from `refusalkit train` (default: shipped ones)."),
+    ] = None,
+    audit_classifier: Annotated[
+        Path | None, typer.Option(help="Refusal classifier for /v1/audit (default: shipped).")
+    ] = None,
+    upstream_timeout: Annotated[
+        float | None, typer.Option(min=0.1, help="Seconds to wait on an HTTP upstream.")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve an OpenAI-compatible, guarded /v1/chat/completions (and classify, audit, metrics)."""
+    from refusalkit.config import load_settings
+    from refusalkit.server.serve import build_state, run
+
+    settings = load_settings(timeout_s=upstream_timeout)
+    state = build_state(upstream, classifiers, audit_classifier, settings)
+    auth = "on" if state.api_keys else "off (set REFUSALKIT_API_KEYS to require keys)"
+    console.print(
+        f"guarding {state.backend.spec} as model {state.model_id!r} on http://{host}:{port} "
+        f"· playground http://{host}:{port}/ · auth {auth} · log {state.decisions.path}"
+    )
+    run(state, host, port, log_level)
+
+
+def bench_serve_command(
+    clients: Annotated[int, typer.Option(min=1, help="Concurrent streaming clients.")] = 16,
+    requests_per_client: Annotated[int, typer.Option(min=1, help="Requests per client.")] = 2,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Tokens per answer.")] = 48,
+    classify_requests: Annotated[
+        int, typer.Option(min=0, help="/v1/classify requests (at the same concurrency).")
+    ] = 320,
+    url: Annotated[
+        str | None,
+        typer.Option(help="Load an already running guard server instead (no comparison)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line on stdout.")] = False,
+) -> None:
+    """Load test on loopback: guarded server vs a direct llama.cpp server, in one run."""
+    from refusalkit.evals.load import bench_serve
+
+    result = bench_serve(clients, requests_per_client, max_tokens, classify_requests, url)
+    if as_json:
+        print(json.dumps(result))
+        return
+    console.print_json(json.dumps(result))
