@@ -190,6 +190,8 @@ async def _classify_load(
     for index in range(count):
         queue.put_nowait(index)
     async with httpx.AsyncClient(headers=headers, timeout=120) as client:
+        for prompt in prompts[:clients]:  # warm-up, not timed
+            await client.post(f"{base_url}/classify", json={"inputs": [{"prompt": prompt}]})
 
         async def worker() -> None:
             while not queue.empty():
@@ -259,6 +261,8 @@ def bench_serve(
         sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_gguf_path()),
         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
         "--n_threads", threads, "--n_threads_batch", threads, "--model_alias", "direct",
+        # queue concurrent requests as the guard does (the default interrupts the running one)
+        "--interrupt_requests", "False",
     ]  # fmt: skip
     base = f"http://127.0.0.1:{port}/v1"
     with server_process(direct, base):

@@ -40,6 +40,9 @@ from refusalkit.server.schemas import (
 log = logging.getLogger("refusalkit.server")
 
 
+_TYPE_NAMES = frozenset({"str", "int", "float", "bool", "list", "dict", "none"})
+
+
 class ApiError(Exception):
     """An error answered as OpenAI does: `{"error": {message, type, param, code}}`."""
 
@@ -206,7 +209,12 @@ def create_app(state: ServerState) -> FastAPI:
             return ApiError(
                 400, "the body must be a JSON object, sent with Content-Type: application/json"
             ).response()
-        location = [str(part) for part in first.get("loc", ()) if part != "body"]
+        # pydantic names union members in the location ("content.str"): not a field a user wrote
+        location = [
+            str(part)
+            for part in first.get("loc", ())
+            if part != "body" and str(part) not in _TYPE_NAMES and "[" not in str(part)
+        ]
         where = ".".join(location) or "body"
         return ApiError(422, f"{where}: {first['msg']}", param=where).response()
 
