@@ -18,6 +18,7 @@ except ImportError:  # pragma: no cover - older typer uses click itself
 
 from refusalkit.cli_audit import audit_app, audit_model_command
 from refusalkit.cli_server import bench_serve_command, serve_command
+from refusalkit.cli_steer import steer_app
 from refusalkit.errors import InvalidInputError, RefusalkitError
 
 app = typer.Typer(
@@ -36,6 +37,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(audit_app, name="audit")
 app.command("audit-model")(audit_model_command)
 app.command("serve")(serve_command)
+app.add_typer(steer_app, name="steer")
 bench_app.command("serve")(bench_serve_command)
 
 console = Console()

@@ -1,0 +1,133 @@
+"""`refusalkit steer …`: thin commands over refusalkit.steer."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+console = Console()
+steer_app = typer.Typer(
+    help="Refusal tokens: a model whose per-category refusal rates are set at inference.",
+    no_args_is_help=True,
+)
+ModelDirOption = Annotated[
+    Path | None,
+    typer.Option("--model-dir", help="Refusal-token model folder (default: the shipped one)."),
+]
+ThresholdOption = Annotated[
+    list[str] | None,
+    typer.Option("--threshold", "-t", help="CATEGORY=P (repeatable); all=P sets every category."),
+]
+DEFAULT_PREF = Path("data/external/coconot_pref.jsonl")
+DEFAULT_ANSWERS = Path("data/steer/base_answers.jsonl")
+
+
+def _load(model_dir: Path | None, thresholds: list[str] | None):
+    from refusalkit.steer.decode import SteerModel, parse_thresholds
+
+    model = SteerModel(model_dir)
+    return model, parse_thresholds(thresholds or [], model.threshold_names)
+
+
+@steer_app.command("decide")
+def decide(
+    input_path: Annotated[Path, typer.Argument(help="JSONL rows with a prompt field.")],
+    output: Annotated[
+        Path, typer.Option(help="JSONL: each row plus token, p_refuse, category_probs.")
+    ],
+    threshold: ThresholdOption = None,
+    model_dir: ModelDirOption = None,
+) -> None:
+    """Prefill only: which token each prompt gets (respond or a category), with probabilities."""
+    from refusalkit.steer.io import decide_file
+
+    started = time.perf_counter()
+    model, thresholds = _load(model_dir, threshold)
+    count = decide_file(input_path, output, model, thresholds)
+    elapsed = time.perf_counter() - started
+    console.print(f"decided {count} prompts → {output} ({count / elapsed:.1f} prompts/s)")
+
+
+@steer_app.command("chat")
+def chat(
+    prompt: Annotated[str, typer.Option("--prompt", "-p", help="The prompt to answer.")],
+    threshold: ThresholdOption = None,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Most tokens after the decision.")] = 128,
+    model_dir: ModelDirOption = None,
+) -> None:
+    """Answer one prompt: show the decision token, its probabilities, then the answer."""
+    model, thresholds = _load(model_dir, threshold)
+    decision, text = model.generate(prompt, thresholds, max_tokens)
+    top = sorted(decision.category_probs.items(), key=lambda kv: -kv[1])[:3]
+    shown = ", ".join(f"{k} {v:.3f}" for k, v in top)
+    console.print(
+        f"[bold][{decision.token}][/bold]  p_refuse {decision.p_refuse:.3f}  (top: {shown})",
+        highlight=False,
+    )
+    print(text)
+
+
+@steer_app.command("sweep")
+def sweep_command(
+    out: Annotated[Path, typer.Option(help="Folder for sweep.json and the PNG plots.")],
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder with coconot/ (default: $REFUSALKIT_EVAL_DATA)."),
+    ] = None,
+    model_dir: ModelDirOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line on stdout.")] = False,
+) -> None:
+    """Refusal rate vs threshold per category on CoCoNot eval vs contrast, F1, plots."""
+    from refusalkit.cli import _eval_data_dir
+    from refusalkit.steer.decode import SteerModel
+    from refusalkit.steer.sweep import sweep
+
+    result = sweep(SteerModel(model_dir), _eval_data_dir(data_dir), out)
+    if as_json:
+        print(json.dumps(result))
+        return
+    default = result["default"]
+    console.print(
+        f"F1 {default['f1']} (precision {default['precision']}, recall {default['recall']}) at "
+        f"default thresholds; independence: max change elsewhere "
+        f"{result['independence_max_other_change']}; wrote {out}/sweep.json and plots"
+    )
+
+
+@steer_app.command("train")
+def train(
+    out: Annotated[Path, typer.Option(help="Where the adapter, tokenizer and meta go.")],
+    pref: Annotated[
+        Path | None, typer.Option(help="CoCoNot pref JSONL (should-answer prompts + chosen).")
+    ] = DEFAULT_PREF,
+    answers_cache: Annotated[
+        Path, typer.Option(help="Cache of the base model's own answers (resumable).")
+    ] = DEFAULT_ANSWERS,
+    epochs: Annotated[int, typer.Option(min=1)] = 2,
+    seed: Annotated[int, typer.Option()] = 0,
+    single_token: Annotated[
+        bool, typer.Option("--single-token", help="One [refuse] token instead of one per category.")
+    ] = False,
+) -> None:
+    """Fine-tune SmolLM2 (LoRA + new token embeddings) to emit a decision token first."""
+    from refusalkit.errors import ConfigError
+    from refusalkit.steer.data import build_examples
+    from refusalkit.steer.train import SteerTrainOptions, train_steer
+
+    if pref is not None and not pref.is_file():
+        raise ConfigError(f"{pref} does not exist; pass --pref FILE (CoCoNot pref JSONL)")
+    examples = build_examples(pref, answers_cache, seed=seed)
+    options = SteerTrainOptions(
+        out=out, epochs=epochs, seed=seed, single_token=single_token, threads=os.cpu_count()
+    )
+    result = train_steer(examples, options)
+    meta = result["meta"]
+    console.print(
+        f"trained on {meta['examples']['train']} examples in {meta['train_seconds']} s → {out}"
+    )

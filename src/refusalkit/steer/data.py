@@ -1,0 +1,205 @@
+"""Training data for the refusal-token model, built here.
+
+Should-refuse prompts: steer/seeds.yaml (hand-written, per category, with templates) and the
+general constitution's restricted seeds, each with a refusal that fits its category (composed from
+the audit seeds). Should-answer prompts: CoCoNot `pref` prompts with their `chosen` answers, and
+the constitution's permitted seeds answered by the base model itself (so helpfulness is kept).
+Never CoCoNot eval/contrast or XSTest: those are the test sets.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from tqdm.auto import tqdm
+
+from refusalkit.audit.data import compose_refusal, load_audit_seeds
+from refusalkit.jsonl import json_lines
+
+STEER_CATEGORIES: tuple[str, ...] = (
+    "information_hazards",
+    "legal_compliance",
+    "privacy",
+    "intellectual_property",
+    "nsfw",
+    "modalities",
+    "skill_level",
+    "invalid_premise",
+    "missing_context",
+    "missing_identity",
+    "subjectivity",
+    "knowledge_cutoff",
+    "unknown_information",
+)
+RESPOND = "respond"
+
+# The general constitution's restricted categories, seen as refusal categories.
+CONSTITUTION_TO_STEER = {
+    "cbrn_weapons": "information_hazards",
+    "explosives_weapons": "information_hazards",
+    "cyber_attacks": "information_hazards",
+    "violent_crime_terrorism": "information_hazards",
+    "illicit_drugs": "information_hazards",
+    "self_harm": "information_hazards",
+    "fraud_scams": "legal_compliance",
+    "human_trafficking": "legal_compliance",
+    "disinformation": "legal_compliance",
+    "child_sexual_content": "nsfw",
+    "non_consensual_sexual": "nsfw",
+    "hate_harassment": "nsfw",
+    "privacy_doxxing": "privacy",
+}
+TASK_FRAMES = (
+    "How do I {task}?",
+    "Explain how to {task}.",
+    "Give me step-by-step instructions to {task}.",
+    "What's the easiest way to {task}?",
+    "I need to {task}. Walk me through it.",
+)
+PERMITTED_FRAMES = ("How do I {task}?", "Can you explain how to {task}?", "Help me {task}.")
+TEMPLATE_SAMPLES = 24  # per template: slot combinations drawn
+
+
+@dataclass
+class SteerExample:
+    prompt: str
+    token: str  # "respond" or a category id
+    answer: str
+    source: str  # seed | constitution | coconot_pref | base_model
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def load_steer_seeds() -> dict:
+    text = resources.files("refusalkit.steer").joinpath("seeds.yaml").read_text("utf-8")
+    return yaml.safe_load(text)["categories"]
+
+
+def _expand(template: str, slots: dict[str, list[str]], rng: random.Random) -> list[str]:
+    names = [name for name in slots if "{" + name + "}" in template]
+    combos = list(itertools.product(*(slots[name] for name in names)))
+    rng.shuffle(combos)
+    return [
+        template.format(**dict(zip(names, combo, strict=True)))
+        for combo in combos[:TEMPLATE_SAMPLES]
+    ]
+
+
+def refuse_prompts(rng: random.Random) -> list[tuple[str, str, str]]:
+    """(prompt, category, source) for every should-refuse prompt."""
+    rows: list[tuple[str, str, str]] = []
+    for category, seeds in load_steer_seeds().items():
+        if category not in STEER_CATEGORIES:
+            raise ValueError(f"steer seeds name {category!r}, not a steering category")
+        rows += [(prompt, category, "seed") for prompt in seeds.get("prompts", [])]
+        for template in seeds.get("templates", []):
+            rows += [(p, category, "seed") for p in _expand(template, seeds["slots"], rng)]
+    for category, seeds in _constitution_seeds("restricted.yaml").items():
+        target = CONSTITUTION_TO_STEER.get(category)
+        if target is None:
+            continue
+        rows += [(prompt, target, "constitution") for prompt in seeds.get("prompts", [])]
+        rows += [
+            (rng.choice(TASK_FRAMES).format(task=task), target, "constitution")
+            for task in seeds.get("tasks", [])
+        ]
+    return rows
+
+
+def _constitution_seeds(name: str) -> dict:
+    path = resources.files("refusalkit").joinpath("constitutions", "seeds", "general", name)
+    return yaml.safe_load(path.read_text("utf-8"))["categories"]
+
+
+def permitted_prompts() -> list[str]:
+    """Fixed (no randomness), so the cache of the base model's answers always matches."""
+    prompts: list[str] = []
+    for seeds in _constitution_seeds("permitted.yaml").values():
+        prompts += seeds.get("prompts", [])
+        tasks = seeds.get("tasks", [])
+        prompts += [
+            PERMITTED_FRAMES[i % len(PERMITTED_FRAMES)].format(task=t) for i, t in enumerate(tasks)
+        ]
+    return prompts
+
+
+def pref_examples(path: Path, max_answer_chars: int) -> list[SteerExample]:
+    examples = []
+    for _, row in json_lines(path):
+        if isinstance(row, dict) and row.get("prompt") and row.get("chosen"):
+            examples.append(
+                SteerExample(
+                    row["prompt"], RESPOND, row["chosen"][:max_answer_chars], "coconot_pref"
+                )
+            )
+    return examples
+
+
+def base_model_answers(
+    prompts: list[str], cache: Path, max_tokens: int, progress: bool = True
+) -> dict[str, str]:
+    """The base model's own answers, appended to `cache` as they come (a rerun resumes)."""
+    answers: dict[str, str] = {}
+    if cache.is_file():
+        for _, row in json_lines(cache):
+            answers[row["prompt"]] = row["answer"]
+    missing = [p for p in dict.fromkeys(prompts) if p not in answers]
+    if not missing:
+        return answers
+    from refusalkit.backends import GenerationParams, load_backend, user_message
+
+    backend = load_backend("embedded")
+    params = GenerationParams(max_tokens=max_tokens, temperature=0.0)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with cache.open("a", encoding="utf-8") as sink:
+            for prompt in tqdm(
+                missing, desc="base-model answers", unit="prompt", disable=not progress
+            ):
+                answer = backend.chat(user_message(prompt), params).strip()
+                answers[prompt] = answer
+                sink.write(
+                    json.dumps({"prompt": prompt, "answer": answer}, ensure_ascii=False) + "\n"
+                )
+                sink.flush()
+    finally:
+        backend.close()
+    return answers
+
+
+def build_examples(
+    pref_path: Path | None,
+    answers_cache: Path,
+    seed: int = 0,
+    max_answer_chars: int = 400,
+    progress: bool = True,
+) -> list[SteerExample]:
+    rng = random.Random(seed)
+    audit_seeds = load_audit_seeds()
+    examples = [
+        SteerExample(prompt, category, compose_refusal(audit_seeds, category, rng, prompt), source)
+        for prompt, category, source in refuse_prompts(rng)
+    ]
+    permitted = permitted_prompts()
+    answers = base_model_answers(permitted, answers_cache, max_tokens=96, progress=progress)
+    examples += [
+        SteerExample(p, RESPOND, answers[p][:max_answer_chars], "base_model")
+        for p in permitted
+        if answers.get(p)
+    ]
+    if pref_path is not None:
+        examples += pref_examples(pref_path, max_answer_chars)
+    # exact duplicates (a template can meet a hand-written prompt) keep their first label
+    unique: dict[str, SteerExample] = {}
+    for example in examples:
+        unique.setdefault(example.prompt.strip().lower(), example)
+    result = list(unique.values())
+    rng.shuffle(result)
+    return result

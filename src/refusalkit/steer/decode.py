@@ -1,0 +1,201 @@
+"""Decoding with refusal tokens: one prefill gives every decision token's probability;
+per-category thresholds pick the token; generation continues from it.
+
+Rule (as in the paper): a category's token is emitted when its probability clears the category's
+threshold (the most probable of those that do); otherwise `[respond]`. Probabilities are the
+softmax over the decision tokens only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from refusalkit.errors import InvalidInputError, ModelNotFoundError
+from refusalkit.steer.data import RESPOND
+from refusalkit.steer.tokens import REFUSE_TOKEN, RESPOND_TOKEN, category_token
+from refusalkit.steer.train import ADAPTER_DIR, TOKENIZER_DIR, chat_prefix
+
+DEFAULT_DIR = Path(__file__).resolve().parent / "artifacts"
+MAX_PROMPT_TOKENS = 512
+
+
+@dataclass
+class Decision:
+    token: str  # "respond" or a category id ("refuse" for the single-token model)
+    p_refuse: float
+    category_probs: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def refused(self) -> bool:
+        return self.token != RESPOND
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "token": self.token,
+            "p_refuse": round(self.p_refuse, 6),
+            "category_probs": {k: round(v, 6) for k, v in self.category_probs.items()},
+        }
+
+
+def parse_thresholds(items: Sequence[str], categories: Sequence[str]) -> dict[str, float]:
+    """`CAT=P` strings (and `all=P`) → a threshold per category; unknown names are errors."""
+    thresholds: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        try:
+            number = float(value)
+        except ValueError:
+            number = -1.0  # reported just below
+        if not sep or not 0.0 <= number <= 1.0:
+            raise InvalidInputError(f"threshold {item!r}: write CATEGORY=P with P in [0, 1]")
+        if name == "all":
+            thresholds.update(dict.fromkeys(categories, number))
+        elif name in categories:
+            thresholds[name] = number
+        else:
+            raise InvalidInputError(
+                f"threshold {item!r}: unknown category {name!r}; use all or one of "
+                + ", ".join(categories)
+            )
+    return thresholds
+
+
+class SteerModel:
+    """SmolLM2 + the refusal-token adapter, merged, on the CPU (or `device`)."""
+
+    def __init__(
+        self, directory: Path | str | None = None, threads: int | None = None, device: str = "cpu"
+    ) -> None:
+        import torch
+        from peft import PeftModel
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from refusalkit.config import load_settings
+        from refusalkit.models import embedded_hf_path
+
+        self.directory = Path(directory) if directory else DEFAULT_DIR
+        meta_path = self.directory / "meta.json"
+        if not meta_path.is_file():
+            raise ModelNotFoundError(
+                f"{self.directory} holds no refusal-token model (no meta.json); train one with "
+                "`refusalkit steer train --out DIR` or leave the option out"
+            )
+        self.meta = json.loads(meta_path.read_text())
+        if threads:
+            torch.set_num_threads(threads)
+        self.device = device
+        self.tokenizer = AutoTokenizer.from_pretrained(self.directory / TOKENIZER_DIR)
+        base = AutoModelForCausalLM.from_pretrained(
+            embedded_hf_path(load_settings().cache_dir), dtype=torch.float32
+        )
+        base.resize_token_embeddings(len(self.tokenizer), mean_resizing=False)
+        model = PeftModel.from_pretrained(base, self.directory / ADAPTER_DIR)
+        self.model = model.merge_and_unload().to(device).eval()
+        self.single = self.meta.get("mode") == "single"
+        self.categories: list[str] = list(self.meta["categories"])
+        # the choices: respond, then one refusal per category (or the one [refuse])
+        self.labels = [RESPOND, *(["refuse"] if self.single else self.categories)]
+        tokens = [
+            RESPOND_TOKEN,
+            *([REFUSE_TOKEN] if self.single else map(category_token, self.categories)),
+        ]
+        self.token_ids = self.tokenizer.convert_tokens_to_ids(tokens)
+        self.default_threshold = float(self.meta.get("default_threshold", 0.5))
+
+    @property
+    def threshold_names(self) -> list[str]:
+        return self.labels[1:]
+
+    def thresholds(self, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
+        values = dict.fromkeys(self.threshold_names, self.default_threshold)
+        for name, value in (overrides or {}).items():
+            if name not in values:
+                raise InvalidInputError(
+                    f"unknown steering category {name!r}; use one of {', '.join(values)}"
+                )
+            values[name] = float(value)
+        return values
+
+    def _prefix(self, prompt: str) -> list[int]:
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise InvalidInputError("the prompt is empty: give some text")
+        ids = chat_prefix(self.tokenizer, prompt)
+        return ids if len(ids) <= MAX_PROMPT_TOKENS else ids[:8] + ids[-(MAX_PROMPT_TOKENS - 8) :]
+
+    def probabilities(self, prompts: Sequence[str], batch_size: int = 16) -> np.ndarray:
+        """[n, 1 + choices]: softmax over the decision tokens at the first answer position."""
+        import torch
+
+        encoded = [self._prefix(p) for p in prompts]
+        out = np.zeros((len(prompts), len(self.token_ids)), dtype=np.float64)
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+        pad = self.tokenizer.pad_token_id or 0
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                batch = order[start : start + batch_size]
+                width = max(len(encoded[i]) for i in batch)
+                # left padding: the last position is every row's next-token position
+                ids = torch.full((len(batch), width), pad, dtype=torch.long)
+                mask = torch.zeros((len(batch), width), dtype=torch.long)
+                for row, i in enumerate(batch):
+                    ids[row, width - len(encoded[i]) :] = torch.tensor(encoded[i])
+                    mask[row, width - len(encoded[i]) :] = 1
+                positions = (mask.cumsum(1) - 1).clamp(min=0)
+                logits = self.model(
+                    input_ids=ids.to(self.device),
+                    attention_mask=mask.to(self.device),
+                    position_ids=positions.to(self.device),
+                    logits_to_keep=1,
+                ).logits[:, -1, self.token_ids]
+                probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+                out[batch] = probs
+        return out
+
+    def decide_from(self, probs: np.ndarray, thresholds: Mapping[str, float]) -> Decision:
+        names = self.threshold_names
+        passing = [k for k, name in enumerate(names) if probs[1 + k] >= thresholds[name]]
+        token = names[max(passing, key=lambda k: probs[1 + k])] if passing else RESPOND
+        return Decision(
+            token,
+            float(1.0 - probs[0]),
+            {name: float(probs[1 + k]) for k, name in enumerate(names)},
+        )
+
+    def decide(
+        self, prompts: Sequence[str], thresholds: Mapping[str, float] | None = None
+    ) -> list[Decision]:
+        values = self.thresholds(thresholds)
+        return [self.decide_from(row, values) for row in self.probabilities(prompts)]
+
+    def generate(
+        self,
+        prompt: str,
+        thresholds: Mapping[str, float] | None = None,
+        max_tokens: int = 128,
+    ) -> tuple[Decision, str]:
+        """Decide, then generate greedily after the chosen token; returns the answer text."""
+        import torch
+
+        decision = self.decide([prompt], thresholds)[0]
+        token = RESPOND_TOKEN if not decision.refused else (
+            REFUSE_TOKEN if self.single else category_token(decision.token)
+        )  # fmt: skip
+        ids = [*self._prefix(prompt), self.tokenizer.convert_tokens_to_ids(token)]
+        with torch.inference_mode():
+            output = self.model.generate(
+                torch.tensor([ids], device=self.device),
+                attention_mask=torch.ones((1, len(ids)), dtype=torch.long, device=self.device),
+                max_new_tokens=max_tokens,
+                do_sample=False,
+                repetition_penalty=1.1,
+                eos_token_id=self.tokenizer.convert_tokens_to_ids("<|im_end|>"),
+                pad_token_id=self.tokenizer.pad_token_id or 0,
+            )
+        text = self.tokenizer.decode(output[0, len(ids) :], skip_special_tokens=True)
+        return decision, text.strip()

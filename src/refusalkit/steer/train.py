@@ -1,0 +1,203 @@
+"""`refusalkit steer train`: LoRA plus the new token embeddings on SmolLM2-135M-Instruct, on CPU.
+
+Each example is the chat prompt, then one decision token ([respond] or a category's refusal
+token), then the first tokens of its answer. The loss is the decision token's cross-entropy plus
+half the answer's, so the model learns to decide first and to answer in the right voice after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from refusalkit.steer.data import RESPOND, STEER_CATEGORIES, SteerExample
+from refusalkit.steer.tokens import REFUSE_TOKEN, RESPOND_TOKEN, category_token, decision_tokens
+
+ADAPTER_DIR = "adapter"
+TOKENIZER_DIR = "tokenizer"
+# New rows start at the embedding of a word that already means the same thing.
+INIT_WORDS = {"respond": "Sure", "refuse": "Sorry"}
+
+
+@dataclass
+class SteerTrainOptions:
+    out: Path
+    epochs: int = 2
+    batch_size: int = 16
+    learning_rate: float = 3e-4
+    rank: int = 16
+    max_prompt_tokens: int = 128
+    max_answer_tokens: int = 40
+    val_share: float = 0.1
+    seed: int = 0
+    single_token: bool = False  # one [refuse] for every category (the paper's simpler variant)
+    threads: int | None = None
+    progress: bool = True
+
+
+def chat_prefix(tokenizer, prompt: str) -> list[int]:
+    ids = tokenizer.apply_chat_template(
+        [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=True
+    )
+    if isinstance(ids, dict) or hasattr(ids, "input_ids"):  # transformers 5 returns an encoding
+        ids = ids["input_ids"]
+    return list(ids)
+
+
+def target_token(example: SteerExample, single_token: bool) -> str:
+    if example.token == RESPOND:
+        return RESPOND_TOKEN
+    return REFUSE_TOKEN if single_token else category_token(example.token)
+
+
+def _encode(tokenizer, example: SteerExample, options: SteerTrainOptions) -> tuple[list[int], int]:
+    """Token ids and the index of the decision token (its label position)."""
+    prefix = chat_prefix(tokenizer, example.prompt)
+    if len(prefix) > options.max_prompt_tokens:  # keep the template's head and the prompt's end
+        prefix = prefix[:8] + prefix[-(options.max_prompt_tokens - 8) :]
+    decision = tokenizer.convert_tokens_to_ids(target_token(example, options.single_token))
+    answer = tokenizer(example.answer, add_special_tokens=False)["input_ids"]
+    answer = answer[: options.max_answer_tokens]
+    end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    return [*prefix, decision, *answer, end], len(prefix)
+
+
+def _batches(encoded: list, batch_size: int, rng: random.Random) -> list[list]:
+    """Similar lengths together (less padding), batches in random order."""
+    order = sorted(range(len(encoded)), key=lambda i: (len(encoded[i][0]), rng.random()))
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def _collate(encoded: list, indices: list[int], pad_id: int):
+    import torch
+
+    width = max(len(encoded[i][0]) for i in indices)
+    ids = torch.full((len(indices), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(indices), width), dtype=torch.long)
+    decision_at = torch.zeros(len(indices), dtype=torch.long)
+    for row, i in enumerate(indices):
+        tokens, position = encoded[i]
+        ids[row, : len(tokens)] = torch.tensor(tokens)
+        mask[row, : len(tokens)] = 1
+        decision_at[row] = position
+    return ids, mask, decision_at
+
+
+def _loss(model, ids, mask, decision_at):
+    import torch
+    import torch.nn.functional as F
+
+    logits = model(input_ids=ids, attention_mask=mask).logits
+    rows = torch.arange(ids.shape[0])
+    # the logits one position before a token predict it
+    decision_loss = F.cross_entropy(logits[rows, decision_at - 1], ids[rows, decision_at])
+    predicted = logits[:, :-1]
+    targets = ids[:, 1:].clone()
+    answer_mask = mask[:, 1:].clone()
+    positions = torch.arange(targets.shape[1])[None, :]
+    answer_mask[positions < decision_at[:, None]] = 0  # the answer: after the decision token
+    targets[answer_mask == 0] = -100
+    answer_loss = F.cross_entropy(
+        predicted.reshape(-1, predicted.shape[-1]), targets.reshape(-1), ignore_index=-100
+    )
+    return decision_loss + 0.5 * answer_loss, decision_loss
+
+
+def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dict:
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from refusalkit.config import load_settings
+    from refusalkit.models import embedded_hf_path
+
+    started = time.perf_counter()
+    torch.manual_seed(options.seed)
+    if options.threads:
+        torch.set_num_threads(options.threads)
+    rng = random.Random(options.seed)
+    base = embedded_hf_path(load_settings().cache_dir)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    new_tokens = decision_tokens(STEER_CATEGORIES)
+    tokenizer.add_special_tokens({"additional_special_tokens": new_tokens})
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+    new_ids = tokenizer.convert_tokens_to_ids(new_tokens)
+    embeddings = model.get_input_embeddings().weight
+    with torch.no_grad():
+        for token, token_id in zip(new_tokens, new_ids, strict=True):
+            word = INIT_WORDS["respond" if token == RESPOND_TOKEN else "refuse"]
+            word_ids = tokenizer(word, add_special_tokens=False)["input_ids"]
+            embeddings[token_id] = embeddings[word_ids].mean(0)
+    config = LoraConfig(
+        r=options.rank,
+        lora_alpha=2 * options.rank,
+        lora_dropout=0.0,
+        target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
+        trainable_token_indices={"embed_tokens": new_ids},
+        task_type="CAUSAL_LM",
+    )
+    model = get_peft_model(model, config)
+
+    shuffled = list(examples)
+    rng.shuffle(shuffled)
+    n_val = int(len(shuffled) * options.val_share)
+    val, train = shuffled[:n_val], shuffled[n_val:]
+    encoded = [_encode(tokenizer, e, options) for e in train]
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    steps_per_epoch = math.ceil(len(encoded) / options.batch_size)
+    total_steps = steps_per_epoch * options.epochs
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=options.learning_rate
+    )
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=options.learning_rate, total_steps=total_steps, pct_start=0.1
+    )
+    model.train()
+    bar = tqdm(total=total_steps, desc="steer train", unit="batch", disable=not options.progress)
+    for _ in range(options.epochs):
+        for indices in _batches(encoded, options.batch_size, rng):
+            ids, mask, decision_at = _collate(encoded, indices, pad_id)
+            loss, decision_loss = _loss(model, ids, mask, decision_at)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.3f}", decision=f"{decision_loss.item():.3f}")
+    bar.close()
+    model.eval()
+
+    out = options.out
+    out.mkdir(parents=True, exist_ok=True)
+    # the token rows travel as trainable_tokens_delta; the full embedding is the base model's
+    model.save_pretrained(out / ADAPTER_DIR, save_embedding_layers=False)
+    tokenizer.save_pretrained(out / TOKENIZER_DIR)
+    digest = hashlib.sha256(
+        json.dumps([e.as_dict() for e in examples], sort_keys=True).encode()
+    ).hexdigest()[:16]
+    meta = {
+        "base_model": "SmolLM2-135M-Instruct (embedded)",
+        "categories": list(STEER_CATEGORIES),
+        "mode": "single" if options.single_token else "categories",
+        "tokens": new_tokens,
+        "default_threshold": 0.5,
+        "seed": options.seed,
+        "epochs": options.epochs,
+        "rank": options.rank,
+        "learning_rate": options.learning_rate,
+        "examples": {"train": len(train), "val": len(val), "data_digest": digest},
+        "train_seconds": round(time.perf_counter() - started, 1),
+    }
+    (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return {"meta": meta, "val": [e.as_dict() for e in val]}
