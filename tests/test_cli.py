@@ -97,11 +97,17 @@ def test_help_exits_zero(args):
     assert "Usage" in result.stdout
 
 
-def test_quickstart_runs():
-    result = run("quickstart", "--max-tokens", "24")
+def test_quickstart_shows_guarded_and_unguarded_answers_and_writes_a_report(tmp_path):
+    out = tmp_path / "qs"
+    result = run("quickstart", "--max-tokens", "48", "--out", str(out))
     assert result.returncode == 0, result.stderr
-    assert "tokens/s" in result.stdout
-    assert "refusalkit chat" in result.stdout
+    assert "What happened" in result.stdout and "stopped at the input" in result.stdout
+    assert "next:" in result.stdout and "refusalkit serve" in result.stdout
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert {r["label"] for r in rows} == {"benign", "harmful"}
+    assert all(r["outcome"] == "passed" for r in rows if r["label"] == "benign")
+    assert all(r["outcome"].startswith("stopped") for r in rows if r["label"] == "harmful")
+    assert "<table>" in (out / "report.html").read_text()
 
 
 def test_synth_unknown_constitution_is_one_line_error(tmp_path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +17,7 @@ except ImportError:  # pragma: no cover - older typer uses click itself
 
 from refusalkit.cli_audit import audit_app, audit_model_command
 from refusalkit.cli_server import bench_serve_command, serve_command
-from refusalkit.cli_steer import steer_app
+from refusalkit.cli_steer import bench_steer_command, steer_app
 from refusalkit.errors import InvalidInputError, RefusalkitError
 
 app = typer.Typer(
@@ -38,6 +37,7 @@ app.add_typer(audit_app, name="audit")
 app.command("audit-model")(audit_model_command)
 app.command("serve")(serve_command)
 app.add_typer(steer_app, name="steer")
+bench_app.command("steer")(bench_steer_command)
 bench_app.command("serve")(bench_serve_command)
 
 console = Console()
@@ -196,33 +196,15 @@ def models() -> None:
 @app.command()
 def quickstart(
     model: ModelOption = None,
-    max_tokens: Annotated[int, typer.Option(min=1)] = 96,
+    max_tokens: Annotated[int, typer.Option(min=1)] = 64,
+    out: Annotated[Path, typer.Option(help="Where the small report goes.")] = Path(
+        "refusalkit-quickstart"
+    ),
 ) -> None:
-    """A short tour on the embedded defaults."""
-    from refusalkit.backends import GenerationParams, load_backend, user_message
-    from refusalkit.config import load_settings
-    from refusalkit.models import describe_models
+    """A short tour on the embedded defaults: guarded vs unguarded answers, audited, reported."""
+    from refusalkit.evals.quickstart import run_quickstart
 
-    settings = load_settings()
-    console.rule("[bold]refusalkit quickstart")
-    for row in describe_models(settings.cache_dir)[:2]:
-        console.print(f"[green]✓[/] {row.role}: {row.name} ← {row.package} ({row.status})")
-    backend = load_backend(model, settings)
-    prompt = "In two sentences, why should an AI assistant sometimes refuse a request?"
-    console.print(f"\n[bold]you>[/] {prompt}\n[bold]{backend.model_name}>[/] ", end="")
-    start = time.perf_counter()
-    with backend.stream(user_message(prompt), GenerationParams(max_tokens=max_tokens)) as stream:
-        for delta in stream:
-            console.print(delta, end="", markup=False, highlight=False)
-    elapsed = time.perf_counter() - start
-    console.print(
-        f"\n\n[dim]{stream.completion_tokens} tokens in {elapsed:.1f}s "
-        f"({stream.completion_tokens / elapsed:.0f} tokens/s end to end)[/]"
-    )
-    console.print(
-        "\nNext: [bold]refusalkit chat[/] for a REPL, "
-        "[bold]refusalkit bench generate --json[/] for speed, [bold]refusalkit models[/]."
-    )
+    run_quickstart(out, model, max_tokens, console)
 
 
 @app.command()
@@ -282,6 +264,55 @@ def synth(
             f"({stats['last_error']}); their rows are missing: rerun with --resume[/]"
         )
     console.print(f"{report.rows_per_min:.0f} rows/min ({report.elapsed_s:.0f}s)")
+
+
+@app.command("eval")
+def eval_command(
+    out: Annotated[Path, typer.Option(help="Folder for metrics.json, report.html, cases.jsonl.")],
+    suite: Annotated[str, typer.Option(help="quick (≤ 10 min here) or full.")] = "quick",
+    model: ModelOption = None,
+    classifiers: ClassifiersOption = None,
+    constitution: Annotated[str, typer.Option(help="Constitution of the objectives.")] = "general",
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Synth data with the harmful objectives (default data/synth-C)."),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder with xstest/ and coconot/ (default: $REFUSALKIT_EVAL_DATA)."),
+    ] = None,
+    external: Annotated[
+        list[Path] | None,
+        typer.Option("--import", help="A garak report.jsonl or attack/success JSONL to include."),
+    ] = None,
+) -> None:
+    """Attack success, over-refusal, audit accuracy, guard overhead and steering, in one run."""
+    from refusalkit.errors import ConfigError
+    from refusalkit.evals.suite import SUITES, run_suite
+
+    if suite not in SUITES:
+        raise ConfigError(f"unknown suite {suite!r}; use one of {', '.join(SUITES)}")
+    metrics = run_suite(
+        SUITES[suite],
+        out,
+        _eval_data_dir(data_dir),
+        model,
+        classifiers,
+        constitution,
+        data,
+        external=external or [],
+    )
+    asr = metrics["attack_success_rate"]
+    console.print(
+        f"attack success {asr['unguarded']} → {asr['guarded']} guarded; over-refusal "
+        + ", ".join(
+            f"{k} {v['unguarded']} → {v['guarded']}"
+            for k, v in metrics["over_refusal_rate"].items()
+        )
+        + f"; audit accuracy {metrics['refusal_audit_accuracy']['binary']}; guard overhead "
+        f"{metrics['guard_overhead']}; {metrics['timings_s']['total_s']} s\n"
+        f"report: {out / 'report.html'}"
+    )
 
 
 @bench_app.command("generate")

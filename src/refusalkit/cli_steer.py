@@ -131,3 +131,22 @@ def train(
     console.print(
         f"trained on {meta['examples']['train']} examples in {meta['train_seconds']} s → {out}"
     )
+
+
+def bench_steer_command(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder with coconot/ and xstest/ (default: $REFUSALKIT_EVAL_DATA)."),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Also write sweep.json and plots here.")] = None,
+    model_dir: ModelDirOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line on stdout.")] = False,
+) -> None:
+    """Refusal-token figures: CoCoNot F1 and steering, decide speed, helpfulness, base model."""
+    from refusalkit.cli import _eval_data_dir, _print_result
+    from refusalkit.evals.steer import bench_steer
+    from refusalkit.steer.decode import SteerModel
+
+    result = bench_steer(SteerModel(model_dir), _eval_data_dir(data_dir), out)
+    result["sweep"].pop("per_category_curves", None) if not out else None
+    _print_result(result, as_json)

@@ -1,6 +1,7 @@
 """Generation backends behind one interface, chosen by a model spec string.
 
 Specs: `embedded` (SmolLM2-135M-Instruct GGUF via llama.cpp), `gguf:/path/model.gguf`,
+`steer[:/path/to/model-dir]` (the refusal-token model, shipped or trained),
 `hf:/path/to/model` (transformers; `hf:embedded` is the converted embedded model),
 `http(s)://host:port/v1[#model]` (any OpenAI-compatible endpoint), or the name of an
 `[endpoints.NAME]` table in refusalkit.toml.
@@ -33,7 +34,7 @@ __all__ = [
 ]
 
 SPEC_HELP = (
-    "use embedded, gguf:/path/model.gguf, hf:/path/to/model, hf:embedded, "
+    "use embedded, gguf:/path/model.gguf, hf:/path/to/model, hf:embedded, steer[:/path], "
     "http://host:port/v1[#model], or an [endpoints.NAME] from refusalkit.toml"
 )
 
@@ -67,6 +68,11 @@ def load_backend(spec: str | None = None, settings: Settings | None = None) -> B
         else:
             path = _local_path(spec, "hf:")
         return TransformersBackend(path, spec=spec, device=settings.device)
+    if spec == "steer" or spec.startswith("steer:"):
+        from refusalkit.steer.backend import SteerBackend
+
+        directory = _local_path(spec, "steer:") if spec.startswith("steer:") else None
+        return SteerBackend(directory=directory, spec=spec)
     if spec.startswith(("http://", "https://")):
         url, _, model = spec.partition("#")
         return _openai(url, model or None, settings.api_key, spec, settings)

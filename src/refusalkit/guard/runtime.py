@@ -75,6 +75,11 @@ class GuardedStream(Iterator[str]):
     def cancelled(self) -> bool:
         return self._cancelled.is_set()
 
+    @property
+    def upstream(self) -> TextStream | None:
+        """The backend's stream, once generation has started."""
+        return self._upstream
+
     def __iter__(self) -> GuardedStream:
         return self
 

@@ -390,13 +390,19 @@ def _start_exchange(state: ServerState, body: ChatCompletionRequest, key: str | 
             "permission_error",
             code="policy_not_allowed",
         )
+    backend = state.backend
     if body.refusal_thresholds is not None:
-        raise ApiError(
-            400,
-            f"refusal_thresholds needs a refusal-token model upstream; {state.backend.spec!r} "
-            "is not one",
-            param="refusal_thresholds",
-        )
+        if not getattr(backend, "supports_refusal_thresholds", False):
+            raise ApiError(
+                400,
+                f"refusal_thresholds needs a refusal-token model upstream (refusalkit serve "
+                f"--upstream steer); {backend.spec!r} is not one",
+                param="refusal_thresholds",
+            )
+        try:
+            backend = backend.with_thresholds(body.refusal_thresholds)  # type: ignore[attr-defined]
+        except InvalidInputError as exc:
+            raise ApiError(400, str(exc), param="refusal_thresholds") from None
     max_tokens = body.max_completion_tokens or body.max_tokens or state.config.default_max_tokens
     if max_tokens > state.config.max_tokens:
         raise ApiError(
@@ -413,7 +419,7 @@ def _start_exchange(state: ServerState, body: ChatCompletionRequest, key: str | 
         stop=stop,
     )
     action = body.guard.action if body.guard else None
-    return state.guard.stream(state.backend, _to_messages(body.messages), params, action)
+    return state.guard.stream(backend, _to_messages(body.messages), params, action)
 
 
 def _score(value: float | None) -> float | None:
@@ -492,6 +498,8 @@ class Exchange:
             "output": _verdict_dict(outputs[-1]) if outputs else None,
             "output_checks": len(outputs),
             "classifier_error": guarded.classifier_error,
+            # which decision token a refusal-token upstream emitted, with its probabilities
+            "steer": getattr(guarded.upstream, "steer_decision", None),
         }
 
     def finish(self, action: str | None = None, detail: str | None = None) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from refusalkit.backends.base import Message, validate_messages
 from refusalkit.errors import InvalidInputError, ModelNotFoundError
 from refusalkit.steer.data import RESPOND
 from refusalkit.steer.tokens import REFUSE_TOKEN, RESPOND_TOKEN, category_token
@@ -122,9 +123,13 @@ class SteerModel:
             values[name] = float(value)
         return values
 
-    def _prefix(self, prompt: str) -> list[int]:
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise InvalidInputError("the prompt is empty: give some text")
+    def _prefix(self, prompt: str | Sequence[Message]) -> list[int]:
+        """Token ids of the chat up to the decision position; `prompt` is text or messages."""
+        if isinstance(prompt, str):
+            if not prompt.strip():
+                raise InvalidInputError("the prompt is empty: give some text")
+        else:
+            prompt = [dict(m) for m in validate_messages(prompt)]
         ids = chat_prefix(self.tokenizer, prompt)
         return ids if len(ids) <= MAX_PROMPT_TOKENS else ids[:8] + ids[-(MAX_PROMPT_TOKENS - 8) :]
 
@@ -199,3 +204,53 @@ class SteerModel:
             )
         text = self.tokenizer.decode(output[0, len(ids) :], skip_special_tokens=True)
         return decision, text.strip()
+
+    def generate_batch(
+        self,
+        prompts: Sequence[str],
+        thresholds: Mapping[str, float] | None = None,
+        max_tokens: int = 64,
+        batch_size: int = 16,
+        progress: bool = False,
+    ) -> list[tuple[Decision, str]]:
+        """Many prompts at once (left-padded batches): for evaluations."""
+        import torch
+        from tqdm.auto import tqdm
+
+        decisions = self.decide(prompts, thresholds)
+        sequences = []
+        for prompt, decision in zip(prompts, decisions, strict=True):
+            token = RESPOND_TOKEN if not decision.refused else (
+                REFUSE_TOKEN if self.single else category_token(decision.token)
+            )  # fmt: skip
+            sequences.append([*self._prefix(prompt), self.tokenizer.convert_tokens_to_ids(token)])
+        texts = [""] * len(prompts)
+        order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+        pad = self.tokenizer.pad_token_id or 0
+        end = self.tokenizer.convert_tokens_to_ids("<|im_end|>")
+        bar = tqdm(total=len(prompts), desc="generating", unit="prompt", disable=not progress)
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                batch = order[start : start + batch_size]
+                width = max(len(sequences[i]) for i in batch)
+                ids = torch.full((len(batch), width), pad, dtype=torch.long)
+                mask = torch.zeros((len(batch), width), dtype=torch.long)
+                for row, i in enumerate(batch):
+                    ids[row, width - len(sequences[i]) :] = torch.tensor(sequences[i])
+                    mask[row, width - len(sequences[i]) :] = 1
+                output = self.model.generate(
+                    ids.to(self.device),
+                    attention_mask=mask.to(self.device),
+                    max_new_tokens=max_tokens,
+                    do_sample=False,
+                    repetition_penalty=1.1,
+                    eos_token_id=end,
+                    pad_token_id=pad,
+                )
+                for row, i in enumerate(batch):
+                    texts[i] = self.tokenizer.decode(
+                        output[row, width:], skip_special_tokens=True
+                    ).strip()
+                bar.update(len(batch))
+        bar.close()
+        return list(zip(decisions, texts, strict=True))

@@ -42,10 +42,10 @@ class SteerTrainOptions:
     progress: bool = True
 
 
-def chat_prefix(tokenizer, prompt: str) -> list[int]:
-    ids = tokenizer.apply_chat_template(
-        [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=True
-    )
+def chat_prefix(tokenizer, prompt: str | list) -> list[int]:
+    """The chat template up to the assistant's first token; `prompt` is text or messages."""
+    messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
+    ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
     if isinstance(ids, dict) or hasattr(ids, "input_ids"):  # transformers 5 returns an encoding
         ids = ids["input_ids"]
     return list(ids)

@@ -1,0 +1,102 @@
+"""`refusalkit bench steer`: the refusal-token model's figures on data it never trained on.
+
+- the sweep on CoCoNot eval vs contrast (F1 at default thresholds, all=0.999 / all=0.001,
+  independence of one category's threshold from the others' refusal rates);
+- `decide` speed (prefill only);
+- helpfulness: answers generated after `[respond]` on XSTest's safe prompts, judged by the audit
+  classifier; and whether answers after a category token are judged refusals;
+- the base model without tokens, for comparison: its answers to a fixed sample of CoCoNot
+  prompts, judged by the audit classifier, and the F1 of its refusals.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+
+from refusalkit.steer.decode import SteerModel
+from refusalkit.steer.sweep import f1, load_coconot, sweep
+
+
+def _xstest_safe(data_dir: Path) -> list[str]:
+    with (data_dir / "xstest" / "xstest_prompts.csv").open(encoding="utf-8") as handle:
+        return [row["prompt"] for row in csv.DictReader(handle) if row["label"] == "safe"]
+
+
+def bench_steer(
+    model: SteerModel,
+    data_dir: Path,
+    out: Path | None = None,
+    max_tokens: int = 48,
+    judged_sample: int = 120,
+    base_sample: int = 200,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
+    from refusalkit.audit.classifier import RefusalClassifier
+
+    rng = random.Random(seed)
+    result: dict = {"sweep": sweep(model, data_dir, out)}
+    unsafe, contrast = load_coconot(data_dir)
+
+    prompts = [r["prompt"] for r in unsafe + contrast]
+    started = time.perf_counter()
+    model.decide(prompts)
+    result["decide_prompts_per_s"] = round(len(prompts) / (time.perf_counter() - started), 1)
+
+    judge = RefusalClassifier()
+    safe = _xstest_safe(data_dir)
+    generated = model.generate_batch(safe, max_tokens=max_tokens, progress=progress)
+    responded = [(p, text) for p, (d, text) in zip(safe, generated, strict=True) if not d.refused]
+    judged = judge.classify([p for p, _ in responded], [t for _, t in responded])
+    result["xstest_safe"] = {
+        "prompts": len(safe),
+        "respond_token_rate": round(len(responded) / len(safe), 4),
+        "refusal_rate_after_respond": round(float(np.mean([j.refusal for j in judged])), 4),
+        "refusal_rate_overall": round(
+            (len(safe) - len(responded) + sum(j.refusal for j in judged)) / len(safe), 4
+        ),
+    }
+
+    sample = rng.sample(unsafe, min(judged_sample, len(unsafe)))
+    generated = model.generate_batch([r["prompt"] for r in sample], max_tokens=max_tokens,
+                                     progress=progress)  # fmt: skip
+    refused = [(r["prompt"], t) for r, (d, t) in zip(sample, generated, strict=True) if d.refused]
+    judged = judge.classify([p for p, _ in refused], [t for _, t in refused])
+    result["after_category_token"] = {
+        "prompts": len(refused),
+        "judged_refusal_rate": round(float(np.mean([j.refusal for j in judged])), 4)
+        if judged
+        else None,
+    }
+
+    result["base_model"] = _base_model(unsafe, contrast, judge, base_sample, max_tokens, rng)
+    return result
+
+
+def _base_model(unsafe, contrast, judge, sample_size, max_tokens, rng) -> dict:
+    """The embedded model without tokens on a fixed, label-stratified sample of CoCoNot."""
+    from refusalkit.backends import GenerationParams, load_backend, user_message
+
+    share = len(unsafe) / (len(unsafe) + len(contrast))
+    n_unsafe = round(sample_size * share)
+    sample = rng.sample(unsafe, n_unsafe) + rng.sample(contrast, sample_size - n_unsafe)
+    backend = load_backend("embedded")
+    try:
+        params = GenerationParams(max_tokens=max_tokens)
+        answers = [backend.chat(user_message(r["prompt"]), params) for r in sample]
+    finally:
+        backend.close()
+    judged = judge.classify([r["prompt"] for r in sample], answers)
+    refused = np.array([j.refusal for j in judged])
+    should = np.array([r["should_refuse"] for r in sample])
+    return {
+        "sample": len(sample),
+        **f1(refused, should),
+        "refusal_rate_should_refuse": round(float(refused[should].mean()), 4),
+        "refusal_rate_contrast": round(float(refused[~should].mean()), 4),
+    }

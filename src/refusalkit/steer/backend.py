@@ -1,0 +1,116 @@
+"""The refusal-token model as a generation backend (`steer` or `steer:/path` model specs), so the
+guard server and chat can serve it; per-request thresholds come with `with_thresholds`."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+from refusalkit.backends.base import (
+    Backend,
+    GenerationParams,
+    Message,
+    TextStream,
+    validate_messages,
+)
+from refusalkit.steer.decode import SteerModel
+from refusalkit.steer.tokens import REFUSE_TOKEN, RESPOND_TOKEN, category_token
+
+
+class SteerBackend(Backend):
+    """Streams the answer after the decision token; `stream.steer_decision` tells which token."""
+
+    supports_refusal_thresholds = True
+
+    def __init__(
+        self,
+        model: SteerModel | None = None,
+        directory: Path | None = None,
+        spec: str = "steer",
+        thresholds: Mapping[str, float] | None = None,
+        lock: threading.Lock | None = None,
+    ) -> None:
+        self.model = model or SteerModel(directory)
+        self.spec = spec
+        self.thresholds = self.model.thresholds(thresholds)
+        self._lock = lock or threading.Lock()  # one generation at a time: torch uses every core
+
+    @property
+    def model_name(self) -> str:
+        return "smollm2-135m-refusal-tokens"
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def with_thresholds(self, thresholds: Mapping[str, float]) -> SteerBackend:
+        """The same model under other thresholds (validated: unknown names are errors)."""
+        return SteerBackend(self.model, spec=self.spec, thresholds={**self.thresholds,
+                            **thresholds}, lock=self._lock)  # fmt: skip
+
+    def stream(
+        self, messages: Sequence[Message], params: GenerationParams | None = None
+    ) -> TextStream:
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        checked = validate_messages(messages)
+        params = params or GenerationParams()
+        model = self.model
+
+        class Cancelled(StoppingCriteria):
+            def __init__(self, stream: TextStream) -> None:
+                self.stream = stream
+
+            def __call__(self, input_ids, scores, **kwargs) -> bool:  # type: ignore[override]
+                return self.stream.cancelled
+
+        def produce(stream: TextStream) -> Iterator[str]:
+            with self._lock:
+                decision = model.decide([checked], self.thresholds)[0]
+                stream.steer_decision = decision.as_dict()  # type: ignore[attr-defined]
+                if not decision.refused:
+                    token = RESPOND_TOKEN
+                else:
+                    token = REFUSE_TOKEN if model.single else category_token(decision.token)
+                ids = [*model._prefix(checked), model.tokenizer.convert_tokens_to_ids(token)]
+                streamer = TextIteratorStreamer(
+                    model.tokenizer, skip_prompt=True, skip_special_tokens=True
+                )
+                sampling = params.temperature > 0
+                arguments = {
+                    "input_ids": torch.tensor([ids], device=model.device),
+                    "attention_mask": torch.ones((1, len(ids)), dtype=torch.long,
+                                                 device=model.device),
+                    "max_new_tokens": params.max_tokens,
+                    "do_sample": sampling,
+                    "repetition_penalty": params.repeat_penalty or 1.1,
+                    "eos_token_id": model.tokenizer.convert_tokens_to_ids("<|im_end|>"),
+                    "pad_token_id": model.tokenizer.pad_token_id or 0,
+                    "streamer": streamer,
+                    "stopping_criteria": StoppingCriteriaList([Cancelled(stream)]),
+                }  # fmt: skip
+                if sampling:
+                    arguments.update(temperature=params.temperature, top_p=params.top_p)
+                result: dict[str, int] = {}
+
+                def run() -> None:
+                    output = model.model.generate(**arguments)
+                    result["tokens"] = int(output.shape[1]) - len(ids)
+
+                worker = threading.Thread(target=run, daemon=True)
+                worker.start()
+                try:
+                    for delta in streamer:
+                        if delta:
+                            yield delta
+                finally:
+                    if worker.is_alive():  # the reader stopped early: stop generating too
+                        stream.cancel_requested.set()
+                    worker.join()
+                stream.completion_tokens = result.get("tokens", 0)
+                stream.finish_reason = stream.finish_reason or (
+                    "length" if stream.completion_tokens >= params.max_tokens else "stop"
+                )
+
+        return TextStream(produce)
