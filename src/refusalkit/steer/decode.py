@@ -67,6 +67,16 @@ def parse_thresholds(items: Sequence[str], categories: Sequence[str]) -> dict[st
     return thresholds
 
 
+def _common_prefix(sequences: list[list[int]]) -> int:
+    """Length of the prefix all share, leaving every sequence at least one token of its own."""
+    shortest = min(len(s) for s in sequences)
+    first = sequences[0]
+    length = 0
+    while length < shortest - 1 and all(s[length] == first[length] for s in sequences):
+        length += 1
+    return length
+
+
 class SteerModel:
     """SmolLM2 + the refusal-token adapter, merged, on the CPU (or `device`)."""
 
@@ -133,33 +143,62 @@ class SteerModel:
         ids = chat_prefix(self.tokenizer, prompt)
         return ids if len(ids) <= MAX_PROMPT_TOKENS else ids[:8] + ids[-(MAX_PROMPT_TOKENS - 8) :]
 
-    def probabilities(self, prompts: Sequence[str], batch_size: int = 16) -> np.ndarray:
-        """[n, 1 + choices]: softmax over the decision tokens at the first answer position."""
+    def probabilities(self, prompts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """[n, 1 + choices]: softmax over the decision tokens at the first answer position.
+
+        Every prompt starts with the same chat-template block (system prompt and all), so its
+        keys and values are computed once and shared; each batch runs only the rest, right-
+        padded, and reads the hidden state at each row's last token. Only the decision tokens'
+        rows of the output layer are applied.
+        """
+        import copy
+
         import torch
 
         encoded = [self._prefix(p) for p in prompts]
         out = np.zeros((len(prompts), len(self.token_ids)), dtype=np.float64)
+        if not encoded:
+            return out
+        shared = _common_prefix(encoded)
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
         pad = self.tokenizer.pad_token_id or 0
+        decision_rows = self.model.get_output_embeddings().weight[self.token_ids]
+        body = self.model.model
         with torch.inference_mode():
+            prefix_cache = None
+            if shared:
+                prefix_out = body(
+                    input_ids=torch.tensor([encoded[0][:shared]], device=self.device),
+                    use_cache=True,
+                )
+                prefix_cache = getattr(prefix_out, "cache", None) or prefix_out.past_key_values
             for start in range(0, len(order), batch_size):
                 batch = order[start : start + batch_size]
-                width = max(len(encoded[i]) for i in batch)
-                # left padding: the last position is every row's next-token position
+                rests = [encoded[i][shared:] for i in batch]
+                width = max(len(r) for r in rests)
                 ids = torch.full((len(batch), width), pad, dtype=torch.long)
-                mask = torch.zeros((len(batch), width), dtype=torch.long)
-                for row, i in enumerate(batch):
-                    ids[row, width - len(encoded[i]) :] = torch.tensor(encoded[i])
-                    mask[row, width - len(encoded[i]) :] = 1
-                positions = (mask.cumsum(1) - 1).clamp(min=0)
-                logits = self.model(
+                mask = torch.zeros((len(batch), shared + width), dtype=torch.long)
+                mask[:, :shared] = 1
+                for row, rest in enumerate(rests):
+                    ids[row, : len(rest)] = torch.tensor(rest)
+                    mask[row, shared : shared + len(rest)] = 1
+                cache = None
+                if prefix_cache is not None:
+                    cache = copy.deepcopy(prefix_cache)
+                    cache.batch_repeat_interleave(len(batch))
+                hidden = body(
                     input_ids=ids.to(self.device),
                     attention_mask=mask.to(self.device),
-                    position_ids=positions.to(self.device),
-                    logits_to_keep=1,
-                ).logits[:, -1, self.token_ids]
-                probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-                out[batch] = probs
+                    position_ids=(shared + torch.arange(width))[None, :]
+                    .expand(len(batch), -1)
+                    .to(self.device),
+                    cache=cache,
+                    use_cache=cache is not None,
+                ).last_hidden_state
+                last = torch.tensor([len(r) - 1 for r in rests], device=self.device)
+                rows = hidden[torch.arange(len(batch), device=self.device), last]
+                logits = rows @ decision_rows.T
+                out[batch] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
         return out
 
     def decide_from(self, probs: np.ndarray, thresholds: Mapping[str, float]) -> Decision:

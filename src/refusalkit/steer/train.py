@@ -112,6 +112,55 @@ def _loss(model, ids, mask, decision_at):
     return decision_loss + 0.5 * answer_loss, decision_loss
 
 
+def split_examples(
+    examples: list[SteerExample], val_share: float, rng: random.Random
+) -> tuple[list[SteerExample], list[SteerExample]]:
+    """(train, val); `rng` is the training run's, fresh from its seed."""
+    shuffled = list(examples)
+    rng.shuffle(shuffled)
+    n_val = int(len(shuffled) * val_share)
+    return shuffled[n_val:], shuffled[:n_val]
+
+
+def validation_metrics(model, val: list[SteerExample]) -> dict:
+    """Decision accuracy on the held-out share of the training data (not a test set)."""
+    decisions = model.decide([e.prompt for e in val])
+    refuse_true = [e.token != RESPOND for e in val]
+    refuse_pred = [d.refused for d in decisions]
+    refusals = [(e, d) for e, d in zip(val, decisions, strict=True) if e.token != RESPOND]
+    return {
+        "val_examples": len(val),
+        "refuse_decision_accuracy": round(
+            sum(t == p for t, p in zip(refuse_true, refuse_pred, strict=True)) / max(len(val), 1), 4
+        ),
+        "category_accuracy_on_refusals": round(
+            sum(d.token == e.token for e, d in refusals) / max(len(refusals), 1), 4
+        ),
+    }
+
+
+THRESHOLD_GRID = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
+
+
+def choose_default_threshold(model, val: list[SteerExample]) -> float:
+    """The one threshold for every category that decides refuse/respond best on validation.
+
+    Probability mass of a refusal is often split across neighbouring categories, so the
+    best single threshold is well below 0.5; it is chosen here, on the held-out share of the
+    training data, never on a test set. Ties go to the higher threshold (fewer refusals).
+    """
+    probs = model.probabilities([e.prompt for e in val])
+    truth = [e.token != RESPOND for e in val]
+    best, best_accuracy = THRESHOLD_GRID[-1], -1.0
+    for value in THRESHOLD_GRID:
+        thresholds = dict.fromkeys(model.threshold_names, value)
+        predicted = [model.decide_from(row, thresholds).refused for row in probs]
+        accuracy = sum(p == t for p, t in zip(predicted, truth, strict=True)) / max(len(val), 1)
+        if accuracy >= best_accuracy:
+            best, best_accuracy = value, accuracy
+    return best
+
+
 def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dict:
     import torch
     from peft import LoraConfig, get_peft_model
@@ -148,10 +197,7 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
     )
     model = get_peft_model(model, config)
 
-    shuffled = list(examples)
-    rng.shuffle(shuffled)
-    n_val = int(len(shuffled) * options.val_share)
-    val, train = shuffled[:n_val], shuffled[n_val:]
+    train, val = split_examples(examples, options.val_share, rng)
     encoded = [_encode(tokenizer, e, options) for e in train]
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     steps_per_epoch = math.ceil(len(encoded) / options.batch_size)
@@ -201,3 +247,18 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
     }
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     return {"meta": meta, "val": [e.as_dict() for e in val]}
+
+
+def finish_training(out: Path, val: list[SteerExample]) -> dict:
+    """Pick the default threshold on validation, then record validation metrics beside it."""
+    from refusalkit.steer.decode import SteerModel
+
+    model = SteerModel(out)
+    meta_path = out / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["default_threshold"] = choose_default_threshold(model, val)
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    model.default_threshold = meta["default_threshold"]
+    metrics = {"default_threshold": meta["default_threshold"], **validation_metrics(model, val)}
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return metrics
