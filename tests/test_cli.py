@@ -102,11 +102,14 @@ def test_quickstart_shows_guarded_and_unguarded_answers_and_writes_a_report(tmp_
     result = run("quickstart", "--max-tokens", "48", "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert "What happened" in result.stdout and "stopped at the input" in result.stdout
+    assert "stopped mid-stream" in result.stdout
     assert "next:" in result.stdout and "refusalkit serve" in result.stdout
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
-    assert {r["label"] for r in rows} == {"benign", "harmful"}
+    assert {r["label"] for r in rows} == {"benign", "harmful", "harmful (recorded answer)"}
     assert all(r["outcome"] == "passed" for r in rows if r["label"] == "benign")
-    assert all(r["outcome"].startswith("stopped") for r in rows if r["label"] == "harmful")
+    assert all(r["outcome"].startswith("stopped") for r in rows if r["label"] != "benign")
+    replayed = next(r for r in rows if r["label"] == "harmful (recorded answer)")
+    assert "gunpowder" in replayed["unguarded"] and "gunpowder" not in replayed["guarded"]
     assert "<table>" in (out / "report.html").read_text()
 
 

@@ -128,8 +128,14 @@ def train(
     )
     result = train_steer(examples, options)
     meta = result["meta"]
+    from refusalkit.steer.data import SteerExample
+    from refusalkit.steer.train import finish_training
+
+    finish_training(out, [SteerExample(**v) for v in result["val"]])
+    metrics = json.loads((out / "metrics.json").read_text())
     console.print(
-        f"trained on {meta['examples']['train']} examples in {meta['train_seconds']} s → {out}"
+        f"trained on {meta['examples']['train']} examples in {meta['train_seconds']} s → {out}; "
+        f"validation: {metrics}"
     )
 
 
@@ -148,5 +154,6 @@ def bench_steer_command(
     from refusalkit.steer.decode import SteerModel
 
     result = bench_steer(SteerModel(model_dir), _eval_data_dir(data_dir), out)
-    result["sweep"].pop("per_category_curves", None) if not out else None
+    if out is None:  # the curves are long; they go to OUT/sweep.json when asked for
+        result["sweep"].pop("per_category_curves", None)
     _print_result(result, as_json)
