@@ -39,7 +39,7 @@ def test_replay_backend_streams_exactly_what_was_recorded():
 @needs_data
 def test_tiny_suite_writes_metrics_report_and_resumes(tmp_path):
     out = tmp_path / "eval"
-    metrics = run_suite(TINY, out, SHARED, steering=False)
+    metrics = run_suite(TINY, out, SHARED, data=ROOT / "data" / "synth-general", steering=False)
     for key in ("attack_success_rate", "over_refusal_rate", "refusal_audit_accuracy",
                 "guard_overhead"):  # fmt: skip
         assert key in metrics
@@ -52,7 +52,7 @@ def test_tiny_suite_writes_metrics_report_and_resumes(tmp_path):
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") >= 4 and (out / "asr_by_family.png").is_file()
     generated = (out / ".work" / "generations.jsonl").read_text()
-    again = run_suite(TINY, out, SHARED, steering=False)
+    again = run_suite(TINY, out, SHARED, data=ROOT / "data" / "synth-general", steering=False)
     assert (out / ".work" / "generations.jsonl").read_text() == generated  # all from the cache
     assert again["timings_s"]["generate_s"] < 5
     assert again["attack_success_rate"] == metrics["attack_success_rate"]
