@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
-from refusalkit.errors import InvalidInputError
+from refusalkit.errors import ConfigError, InvalidInputError
 
 
 def json_lines(path: Path) -> Iterator[tuple[int, object]]:
@@ -23,3 +26,18 @@ def json_lines(path: Path) -> Iterator[tuple[int, object]]:
                 yield number, json.loads(line)
             except json.JSONDecodeError as exc:
                 raise InvalidInputError(f"{path}:{number}: not JSON ({exc.msg})") from None
+
+
+@contextlib.contextmanager
+def atomic_jsonl(output: Path) -> Iterator[TextIO]:
+    """Write OUT.tmp, rename it to OUT on success: a failure never leaves a half-written OUT."""
+    temporary = output.with_name(output.name + ".tmp")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with temporary.open("w", encoding="utf-8") as sink:
+            yield sink
+        os.replace(temporary, output)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {output}: {exc.strerror}") from None
+    finally:
+        temporary.unlink(missing_ok=True)

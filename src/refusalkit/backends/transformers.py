@@ -26,6 +26,63 @@ def pick_device(device: str | None = None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def stream_generate(
+    stream: TextStream,
+    model: Any,
+    tokenizer: Any,
+    inputs: Any,
+    generate_kwargs: dict[str, Any],
+    seed: int | None = None,
+) -> Iterator[str]:
+    """`model.generate` on a worker thread, its text yielded as it decodes.
+
+    `stream.cancel()` stops the decode loop at the next token; a failure inside generation is
+    raised here, in the reading thread (else the reader would wait on the streamer forever).
+    """
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+    class _Cancel(StoppingCriteria):
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            stream.completion_tokens += 1
+            return torch.full((input_ids.shape[0],), stream.cancelled, dtype=torch.bool)
+
+    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+    eos = generate_kwargs.get("eos_token_id", tokenizer.eos_token_id)
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            if seed is not None:
+                torch.manual_seed(seed)
+            with torch.inference_mode():
+                out = model.generate(
+                    **inputs,
+                    streamer=streamer,
+                    stopping_criteria=StoppingCriteriaList([_Cancel()]),
+                    **generate_kwargs,
+                )
+            if stream.finish_reason is None:
+                stream.finish_reason = "stop" if int(out[0, -1]) == eos else "length"
+        except BaseException as exc:  # surfaced in the reading thread below
+            failure.append(exc)
+            streamer.end()
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    try:
+        for delta in streamer:
+            if delta:
+                yield delta
+    except GeneratorExit:  # the reader left early: stop the decode loop too
+        stream.cancel_requested.set()
+        raise
+    finally:
+        worker.join()
+    if failure:
+        raise failure[0]
+
+
 class TransformersBackend(Backend):
     """A model directory with config.json and weights, loaded with transformers."""
 
@@ -82,61 +139,15 @@ class TransformersBackend(Backend):
     def stream(
         self, messages: Sequence[Message], params: GenerationParams | None = None
     ) -> TextStream:
-        import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
-
         checked = validate_messages(messages)
         params = params or GenerationParams()
 
-        class _Cancel(StoppingCriteria):
-            def __init__(self, stream: TextStream) -> None:
-                self.stream = stream
-
-            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-                self.stream.completion_tokens += 1
-                stop = self.stream.cancelled
-                return torch.full((input_ids.shape[0],), stop, dtype=torch.bool)
-
         def produce(stream: TextStream) -> Iterator[str]:
             with self._lock:
-                inputs = self._encode(checked)
-                streamer = TextIteratorStreamer(
-                    self.tokenizer, skip_prompt=True, skip_special_tokens=True
-                )
-                failure: list[BaseException] = []
-
-                def run() -> None:
-                    try:
-                        if params.seed is not None:
-                            torch.manual_seed(params.seed)
-                        with torch.inference_mode():
-                            out = self.model.generate(
-                                **inputs,
-                                streamer=streamer,
-                                stopping_criteria=StoppingCriteriaList([_Cancel(stream)]),
-                                **self._generate_kwargs(params),
-                            )
-                        last = int(out[0, -1])
-                        hit_eos = last == self.tokenizer.eos_token_id
-                        if stream.finish_reason is None:
-                            stream.finish_reason = "stop" if hit_eos else "length"
-                    except BaseException as exc:  # surfaced in the reading thread below
-                        failure.append(exc)
-                        streamer.end()
-
-                worker = threading.Thread(target=run, daemon=True)
-                worker.start()
-                try:
-                    for delta in streamer:
-                        if delta:
-                            yield delta
-                except GeneratorExit:  # the reader left early: stop the decode loop too
-                    stream.cancel_requested.set()
-                    raise
-                finally:
-                    worker.join()
-                if failure:
-                    raise failure[0]
+                yield from stream_generate(
+                    stream, self.model, self.tokenizer, self._encode(checked),
+                    self._generate_kwargs(params), params.seed,
+                )  # fmt: skip
 
         return TextStream(produce)
 

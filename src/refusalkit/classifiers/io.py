@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from refusalkit.classifiers.constitutional import ConstitutionalClassifiers
 from refusalkit.errors import ConfigError, InvalidInputError
-from refusalkit.jsonl import json_lines
+from refusalkit.jsonl import atomic_jsonl, json_lines
 
 
 def _rows(path: Path):
@@ -31,30 +30,22 @@ def _rows(path: Path):
 def classify_file(path: Path, output: Path, classifiers: ConstitutionalClassifiers) -> int:
     """Writes to a temporary file first, so a failure never leaves a half-written OUT."""
     total = sum(1 for _ in _rows(path))  # validates the whole file before any work
-    temporary = output.with_name(output.name + ".tmp")
     count = 0
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        with temporary.open("w", encoding="utf-8") as sink:
-            for number, row in tqdm(
-                _rows(path), total=total, desc="classifying", unit="row", disable=None
-            ):
-                try:
-                    if row.get("response"):
-                        verdict = classifiers.check_output(row["prompt"], row["response"])
-                    else:
-                        verdict = classifiers.check_input(row["prompt"])
-                except InvalidInputError as exc:
-                    raise InvalidInputError(f"{path}:{number}: {exc}") from None
-                row.update(
-                    flagged=verdict.flagged, score=round(verdict.score, 6),
-                    category=verdict.category if verdict.flagged else None, stage=verdict.stage,
-                )  # fmt: skip
-                sink.write(json.dumps(row, ensure_ascii=False) + "\n")
-                count += 1
-        os.replace(temporary, output)
-    except OSError as exc:
-        raise ConfigError(f"cannot write {output}: {exc.strerror}") from None
-    finally:
-        temporary.unlink(missing_ok=True)
+    with atomic_jsonl(output) as sink:
+        for number, row in tqdm(
+            _rows(path), total=total, desc="classifying", unit="row", disable=None
+        ):
+            try:
+                if row.get("response"):
+                    verdict = classifiers.check_output(row["prompt"], row["response"])
+                else:
+                    verdict = classifiers.check_input(row["prompt"])
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"{path}:{number}: {exc}") from None
+            row.update(
+                flagged=verdict.flagged, score=round(verdict.score, 6),
+                category=verdict.category if verdict.flagged else None, stage=verdict.stage,
+            )  # fmt: skip
+            sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
     return count

@@ -226,6 +226,20 @@ def _model_id(base_url: str, headers: dict[str, str]) -> str:
     return response.json()["data"][0]["id"]
 
 
+def _load_guarded(
+    base: str, headers: dict[str, str], clients: int, per_client: int, max_tokens: int,
+    classify_requests: int,
+) -> dict[str, Any]:  # fmt: skip
+    """Streaming clients against a guard server, then /v1/classify at the same concurrency."""
+    model = _model_id(base, headers)
+    result = {"guarded": asyncio.run(
+        _stream_load(base, model, headers, clients, per_client, max_tokens)
+    )}  # fmt: skip
+    if classify_requests:
+        result["classify"] = asyncio.run(_classify_load(base, headers, clients, classify_requests))
+    return result
+
+
 def bench_serve(
     clients: int = 16,
     requests_per_client: int = 2,
@@ -243,14 +257,11 @@ def bench_serve(
         base = url.rstrip("/")
         key = os.environ.get("REFUSALKIT_API_KEY")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        model = _model_id(base, headers)
-        result["guarded"] = asyncio.run(
-            _stream_load(base, model, headers, clients, requests_per_client, max_tokens)
-        )
-        if classify_requests:
-            result["classify"] = asyncio.run(
-                _classify_load(base, headers, clients, classify_requests)
+        result.update(
+            _load_guarded(
+                base, headers, clients, requests_per_client, max_tokens, classify_requests
             )
+        )
         return result
 
     from refusalkit.models import embedded_gguf_path
@@ -285,14 +296,11 @@ def bench_serve(
         base = f"http://127.0.0.1:{port}/v1"
         headers = {"Authorization": f"Bearer {key}"}
         with server_process(guarded, base, env):
-            model = _model_id(base, headers)
-            result["guarded"] = asyncio.run(
-                _stream_load(base, model, headers, clients, requests_per_client, max_tokens)
-            )
-            if classify_requests:
-                result["classify"] = asyncio.run(
-                    _classify_load(base, headers, clients, classify_requests)
+            result.update(
+                _load_guarded(
+                    base, headers, clients, requests_per_client, max_tokens, classify_requests
                 )
+            )
     direct_rate = result["direct"]["aggregate_tokens_per_s"]
     if direct_rate:
         result["aggregate_throughput_ratio"] = round(

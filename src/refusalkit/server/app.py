@@ -290,13 +290,16 @@ def create_app(state: ServerState) -> FastAPI:
             )
         return await exchange.complete()
 
+    def check_batch(size: int, field: str) -> None:
+        if size > state.config.max_batch:
+            raise ApiError(
+                400, f"{size} {field}; the limit is {state.config.max_batch} a request",
+                param=field,
+            )  # fmt: skip
+
     @app.post("/v1/classify")
     async def classify(body: ClassifyRequest, _: str | None = Depends(authorize)) -> dict[str, Any]:
-        if len(body.inputs) > state.config.max_batch:
-            raise ApiError(
-                400, f"{len(body.inputs)} inputs; the limit is {state.config.max_batch} a request",
-                param="inputs",
-            )  # fmt: skip
+        check_batch(len(body.inputs), "inputs")
         work: list[tuple[list[Message], str | None]] = []
         for index, item in enumerate(body.inputs):
             if (item.prompt is None) == (item.messages is None):
@@ -339,11 +342,7 @@ def create_app(state: ServerState) -> FastAPI:
 
     @app.post("/v1/audit")
     async def audit(body: AuditRequest, _: str | None = Depends(authorize)) -> dict[str, Any]:
-        if len(body.items) > state.config.max_batch:
-            raise ApiError(
-                400, f"{len(body.items)} items; the limit is {state.config.max_batch} a request",
-                param="items",
-            )  # fmt: skip
+        check_batch(len(body.items), "items")
 
         def run() -> list[dict[str, Any]]:
             auditor = state.auditor()

@@ -14,6 +14,7 @@ from refusalkit.backends.base import (
     TextStream,
     validate_messages,
 )
+from refusalkit.backends.transformers import stream_generate
 from refusalkit.steer.decode import SteerModel
 from refusalkit.steer.tokens import REFUSE_TOKEN, RESPOND_TOKEN, category_token
 
@@ -52,18 +53,10 @@ class SteerBackend(Backend):
         self, messages: Sequence[Message], params: GenerationParams | None = None
     ) -> TextStream:
         import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         checked = validate_messages(messages)
         params = params or GenerationParams()
         model = self.model
-
-        class Cancelled(StoppingCriteria):
-            def __init__(self, stream: TextStream) -> None:
-                self.stream = stream
-
-            def __call__(self, input_ids, scores, **kwargs) -> bool:  # type: ignore[override]
-                return self.stream.cancelled
 
         def produce(stream: TextStream) -> Iterator[str]:
             with self._lock:
@@ -74,43 +67,22 @@ class SteerBackend(Backend):
                 else:
                     token = REFUSE_TOKEN if model.single else category_token(decision.token)
                 ids = [*model._prefix(checked), model.tokenizer.convert_tokens_to_ids(token)]
-                streamer = TextIteratorStreamer(
-                    model.tokenizer, skip_prompt=True, skip_special_tokens=True
-                )
-                sampling = params.temperature > 0
-                arguments = {
+                inputs = {
                     "input_ids": torch.tensor([ids], device=model.device),
                     "attention_mask": torch.ones((1, len(ids)), dtype=torch.long,
                                                  device=model.device),
+                }  # fmt: skip
+                kwargs = {
                     "max_new_tokens": params.max_tokens,
-                    "do_sample": sampling,
+                    "do_sample": params.temperature > 0,
                     "repetition_penalty": params.repeat_penalty or 1.1,
                     "eos_token_id": model.tokenizer.convert_tokens_to_ids("<|im_end|>"),
                     "pad_token_id": model.tokenizer.pad_token_id or 0,
-                    "streamer": streamer,
-                    "stopping_criteria": StoppingCriteriaList([Cancelled(stream)]),
-                }  # fmt: skip
-                if sampling:
-                    arguments.update(temperature=params.temperature, top_p=params.top_p)
-                result: dict[str, int] = {}
-
-                def run() -> None:
-                    output = model.model.generate(**arguments)
-                    result["tokens"] = int(output.shape[1]) - len(ids)
-
-                worker = threading.Thread(target=run, daemon=True)
-                worker.start()
-                try:
-                    for delta in streamer:
-                        if delta:
-                            yield delta
-                finally:
-                    if worker.is_alive():  # the reader stopped early: stop generating too
-                        stream.cancel_requested.set()
-                    worker.join()
-                stream.completion_tokens = result.get("tokens", 0)
-                stream.finish_reason = stream.finish_reason or (
-                    "length" if stream.completion_tokens >= params.max_tokens else "stop"
+                }
+                if params.temperature > 0:
+                    kwargs.update(temperature=params.temperature, top_p=params.top_p)
+                yield from stream_generate(
+                    stream, model.model, model.tokenizer, inputs, kwargs, params.seed
                 )
 
         return TextStream(produce)
