@@ -184,10 +184,9 @@ def test_long_input_is_scored_over_windows_not_truncated(shipped):
     assert len(shipped.classifiers.encoder.token_ids(padding)) > 2000
     padding_only = shipped.check_input(padding).score
     padded = shipped.check_input(f"{padding}\n\n{HARMFUL}").score
-    assert padded > padding_only + 0.1  # the payload, last in the text, is scored, not cut off
+    assert padded > padding_only + 0.3  # the payload, last in the text, is scored, not cut off
     windows = shipped.classifiers.input_windows(f"{padding}\n\n{HARMFUL}")
-    spec = shipped.classifiers.artifacts.meta.input_window
-    assert len(windows) > 2000 // spec.stride  # every part of the text is read
+    assert len(windows) > 15
     assert shipped.classifiers.encoder.token_ids(HARMFUL)[-3:] == windows[-1][-3:]
 
 
