@@ -19,9 +19,6 @@ import numpy as np
 class WindowSpec:
     size: int = 128  # word pieces per window, special tokens excluded
     stride: int = 96
-    # A short extra window on the last tokens of a long text: a brief payload at the end of a
-    # long document would otherwise be diluted by the benign text sharing its window.
-    tail: int = 0
 
 
 class TextEncoder:
@@ -64,10 +61,7 @@ class TextEncoder:
         starts = list(range(0, len(ids) - spec.size + 1, spec.stride))
         if starts[-1] + spec.size < len(ids):
             starts.append(len(ids) - spec.size)  # the tail, where payloads hide, always gets one
-        windows = [list(ids[s : s + spec.size]) for s in starts]
-        if 0 < spec.tail < spec.size:
-            windows.append(list(ids[-spec.tail :]))
-        return windows
+        return [list(ids[s : s + spec.size]) for s in starts]
 
     def embed_ids(self, batch: Sequence[Sequence[int]]) -> np.ndarray:
         """Mean-pooled, normalised embeddings of pre-tokenised windows, one window a run.

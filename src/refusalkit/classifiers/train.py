@@ -27,7 +27,7 @@ from refusalkit.constitution import load_constitution
 from refusalkit.constitution.loader import resolve_constitution_path
 from refusalkit.errors import ConfigError
 
-INPUT_WINDOW = WindowSpec(size=256, stride=192, tail=64)
+INPUT_WINDOW = WindowSpec(size=128, stride=96)
 OUTPUT_WINDOW = WindowSpec(size=64, stride=16)
 CHECK_EVERY = 16
 # Long padded inputs are left out of training: which of their windows holds the payload is
@@ -141,26 +141,13 @@ def tuning_examples(
     return examples
 
 
-def threshold_at_fpr(
-    benign_scores: Sequence[float], target_fpr: float, groups: Sequence[str] | None = None
-) -> float:
-    """The smallest threshold that flags at most target_fpr of the benign pool.
-
-    With `groups`, each group (the paraphrases of one request) weighs as much as one row in
-    total, so a request the pool happens to hold ten paraphrases of cannot use up the budget.
-    """
-    scores = np.asarray(benign_scores, dtype=float)
-    if groups is None:
-        weights = np.ones(len(scores))
-    else:
-        sizes = Counter(groups)
-        weights = np.array([1.0 / sizes[g] for g in groups])
-    order = np.argsort(-scores, kind="stable")
-    share = np.cumsum(weights[order]) / weights.sum()
-    allowed = int(np.sum(share <= target_fpr + 1e-12))
+def threshold_at_fpr(benign_scores: Sequence[float], target_fpr: float) -> float:
+    """The smallest threshold that flags at most target_fpr of the benign pool."""
+    scores = np.sort(np.asarray(benign_scores))[::-1]
+    allowed = int(np.floor(target_fpr * len(scores)))
     if allowed >= len(scores):
         return 0.0
-    return float(np.nextafter(scores[order][allowed], 1.0))
+    return float(np.nextafter(scores[allowed], 1.0))
 
 
 def evaluate(
@@ -264,18 +251,15 @@ def train(options: TrainOptions) -> dict[str, object]:
     artifacts = Artifacts(options.out, meta, input_head, output_head, uncalibrated, constitution)
     classifiers = ConstitutionalClassifiers(artifacts, encoder)
 
-    # Thresholds from the benign validation pool, at the target false-positive rate counted
-    # over distinct requests (paraphrase groups).
+    # Thresholds from the benign validation pool, at the target false-positive rate.
     benign_in = [r for r in val_rows if r["stage"] == "input" and r["label"] == "harmless"]
     benign_out = [r for r in val_rows if r["stage"] == "output" and r["label"] == "harmless"]
     in_scores = [classifiers.score_input(r["text"])[0] for r in benign_in]
     out_scores = [classifiers.check_output(r["prompt"], r["response"]).score for r in benign_out]
-    in_groups = [r["group"] for r in benign_in]
-    out_groups = [r["group"] for r in benign_out]
     artifacts.calibration = Calibration(
         options.target_fpr,
-        Thresholds(threshold_at_fpr(in_scores, options.target_fpr, in_groups)),
-        Thresholds(threshold_at_fpr(out_scores, options.target_fpr, out_groups)),
+        Thresholds(threshold_at_fpr(in_scores, options.target_fpr)),
+        Thresholds(threshold_at_fpr(out_scores, options.target_fpr)),
     )
     artifacts.save(options.out, constitution_path)
 
@@ -303,12 +287,11 @@ def write_card(
         f"# Constitutional classifiers: {meta.constitution}",
         "",
         f"- constitution hash: `{meta.constitution_hash}`",
-        f"- encoder: {meta.encoder}; heads: linear softmax (input), "
+        f"- encoder: {meta.encoder} (frozen); heads: linear softmax (input), "
         "linear streaming head trained towards max-so-far (output)",
         f"- data: `{meta.data}` ({counts['input']} input and {counts['output']} output train rows)",
         f"- seed: {meta.seed}; target false-positive rate: {options.target_fpr}",
-        f"- input windows: {meta.input_window.size} tokens, stride {meta.input_window.stride}, "
-        f"plus the last {meta.input_window.tail} tokens of a longer input; "
+        f"- input windows: {meta.input_window.size} tokens, stride {meta.input_window.stride}; "
         f"output: last {meta.output_window.size} response tokens every {meta.check_every}",
         f"- thresholds: input {metrics['thresholds']['input']:.4f}, "
         f"output {metrics['thresholds']['output']:.4f}",

@@ -77,29 +77,9 @@ class SteerExample:
         return asdict(self)
 
 
-STEER_SEED_FILES = ("seeds.yaml", "seeds_plain.yaml")
-
-
-def _steer_seed_files() -> list[dict]:
-    folder = resources.files("refusalkit.steer")
-    return [yaml.safe_load(folder.joinpath(name).read_text("utf-8")) for name in STEER_SEED_FILES]
-
-
 def load_steer_seeds() -> dict:
-    """Should-refuse seeds per category, merged over the seed files."""
-    merged: dict[str, dict] = {}
-    for data in _steer_seed_files():
-        for category, seeds in data.get("categories", {}).items():
-            into = merged.setdefault(category, {"prompts": [], "templates": [], "slots": {}})
-            into["prompts"] += seeds.get("prompts", [])
-            into["templates"] += seeds.get("templates", [])
-            into["slots"].update(seeds.get("slots", {}))
-    return merged
-
-
-def respond_seeds() -> list[str]:
-    """Hand-written everyday should-answer prompts."""
-    return [p for data in _steer_seed_files() for p in data.get("respond", [])]
+    text = resources.files("refusalkit.steer").joinpath("seeds.yaml").read_text("utf-8")
+    return yaml.safe_load(text)["categories"]
 
 
 def _expand(template: str, slots: dict[str, list[str]], rng: random.Random) -> list[str]:
@@ -121,7 +101,7 @@ def refuse_prompts(rng: random.Random) -> list[tuple[str, str, str]]:
         rows += [(prompt, category, "seed") for prompt in seeds.get("prompts", [])]
         for template in seeds.get("templates", []):
             rows += [(p, category, "seed") for p in _expand(template, seeds["slots"], rng)]
-    for category, seeds in _constitution_seeds("restricted").items():
+    for category, seeds in _constitution_seeds("restricted.yaml").items():
         target = CONSTITUTION_TO_STEER.get(category)
         if target is None:
             continue
@@ -133,31 +113,21 @@ def refuse_prompts(rng: random.Random) -> list[tuple[str, str, str]]:
     return rows
 
 
-def _constitution_seeds(kind: str) -> dict:
-    """The general constitution's seeds of one kind (restricted*.yaml or permitted*.yaml),
-    merged per category in file-name order."""
-    folder = resources.files("refusalkit").joinpath("constitutions", "seeds", "general")
-    merged: dict[str, dict[str, list[str]]] = {}
-    names = sorted(f.name for f in folder.iterdir() if f.name.startswith(kind))
-    for name in names:
-        data = yaml.safe_load(folder.joinpath(name).read_text("utf-8"))["categories"]
-        for category, seeds in data.items():
-            into = merged.setdefault(category, {"prompts": [], "tasks": []})
-            into["prompts"] += seeds.get("prompts", [])
-            into["tasks"] += seeds.get("tasks", [])
-    return merged
+def _constitution_seeds(name: str) -> dict:
+    path = resources.files("refusalkit").joinpath("constitutions", "seeds", "general", name)
+    return yaml.safe_load(path.read_text("utf-8"))["categories"]
 
 
 def permitted_prompts() -> list[str]:
     """Fixed (no randomness), so the cache of the base model's answers always matches."""
     prompts: list[str] = []
-    for seeds in _constitution_seeds("permitted").values():
+    for seeds in _constitution_seeds("permitted.yaml").values():
         prompts += seeds.get("prompts", [])
         tasks = seeds.get("tasks", [])
         prompts += [
             PERMITTED_FRAMES[i % len(PERMITTED_FRAMES)].format(task=t) for i, t in enumerate(tasks)
         ]
-    return prompts + respond_seeds()
+    return prompts
 
 
 def pref_examples(path: Path, max_answer_chars: int) -> list[SteerExample]:
