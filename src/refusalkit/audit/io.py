@@ -4,6 +4,7 @@ writing outputs that can be resumed after a crash."""
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from refusalkit.errors import ConfigError, InvalidInputError
-from refusalkit.jsonl import json_lines
+from refusalkit.jsonl import chunked, json_lines
 
 FORMATS = ("jsonl", "csv", "parquet", "datasets")
 
@@ -50,16 +51,7 @@ def read_batches(
 ) -> Iterator[list[dict]]:
     """Rows in file order, `batch_size` at a time, after skipping `skip` rows."""
     rows = _rows(path, fmt or detect_format(path))
-    batch: list[dict] = []
-    for index, row in enumerate(rows):
-        if index < skip:
-            continue
-        batch.append(row)
-        if len(batch) == batch_size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    yield from chunked(itertools.islice(rows, skip, None), batch_size)
 
 
 def _rows(path: Path, fmt: str) -> Iterator[dict]:

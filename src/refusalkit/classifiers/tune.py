@@ -101,6 +101,7 @@ def tune_encoder(
         bar.set_postfix(loss=f"{loss.item():.3f}")
     target = out / ADAPTER_DIR
     model.save_pretrained(str(target))
+    (target / "README.md").unlink(missing_ok=True)  # peft's generated card
     return target
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from refusalkit.errors import ConfigError, InvalidInputError
-from refusalkit.jsonl import atomic_jsonl, json_lines
+from refusalkit.jsonl import atomic_jsonl, chunked, json_lines
 from refusalkit.steer.decode import SteerModel
 
 CHUNK = 64  # rows held in memory at once
@@ -29,17 +29,6 @@ def _rows(path: Path):
         yield row
 
 
-def _chunks(rows, size: int):
-    chunk: list[dict] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def decide_file(
     path: Path, output: Path, model: SteerModel, thresholds: Mapping[str, float]
 ) -> int:
@@ -50,7 +39,7 @@ def decide_file(
         atomic_jsonl(output) as sink,
         tqdm(total=total, desc="deciding", unit="prompt", disable=None) as bar,
     ):
-        for chunk in _chunks(_rows(path), CHUNK):
+        for chunk in chunked(_rows(path), CHUNK):
             probs = model.probabilities([r["prompt"] for r in chunk])
             for item, p in zip(chunk, probs, strict=True):
                 item.update(model.decide_from(p, values).as_dict())

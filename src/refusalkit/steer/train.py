@@ -228,6 +228,7 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
     out.mkdir(parents=True, exist_ok=True)
     # the token rows travel as trainable_tokens_delta; the full embedding is the base model's
     model.save_pretrained(out / ADAPTER_DIR, save_embedding_layers=False)
+    (out / ADAPTER_DIR / "README.md").unlink(missing_ok=True)  # peft's generated card
     tokenizer.save_pretrained(out / TOKENIZER_DIR)
     digest = hashlib.sha256(
         json.dumps([e.as_dict() for e in examples], sort_keys=True).encode()
