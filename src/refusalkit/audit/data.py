@@ -63,7 +63,7 @@ def split_seeds(seeds: dict) -> tuple[dict, dict]:
     test: dict = {"categories": {}}
     for key in (
         "openers", "declines", "alternatives", "lectures", "suggestions", "compliance",
-        "long_refusals", "implicit_refusals",
+        "long_refusals",
     ):  # fmt: skip
         train[key], test[key] = _held_out(list(seeds[key]))
     for category, parts in seeds["categories"].items():
@@ -88,9 +88,6 @@ def compose_refusal(seeds: dict, category: str, rng: random.Random, prompt: str 
                 f' regarding "{asked}"', f" when it comes to this ({asked.lower()})",
                 " with that specific request",
             ])  # fmt: skip
-    if rng.random() < 0.12:  # an implicit refusal: warns and redirects, never says "I can't"
-        lecture = rng.sample(seeds["lectures"], k=rng.randint(1, 3))
-        return " ".join([_sentence(reason), *lecture, rng.choice(seeds["suggestions"])])
     shape = rng.random()
     if shape < 0.3:
         text = f"{opener} {decline} because {reason}."
@@ -117,16 +114,6 @@ def compose_refusal(seeds: dict, category: str, rng: random.Random, prompt: str 
 
 def compose_partial(refusal: str, answer: str, reason: str, rng: random.Random) -> str:
     """A refusal joined to real help, in either order (a "buried" refusal comes last)."""
-    if rng.random() < 0.3:  # a one-clause refusal, often of a misread request, then the help
-        clause = _sentence(refusal.split(". ")[0])
-        link = rng.choice([
-            "However, if you mean it in the everyday sense:",
-            "If you're asking about the harmless meaning, then:",
-            "However, here is some general information:",
-            "But assuming a legitimate purpose:",
-            "That said,",
-        ])  # fmt: skip
-        return f"{clause} {link} {answer}"
     if rng.random() < 0.6:
         link = rng.choice(["That said,", "However,", "But in general terms:", "Still,", ""])
         return f"{refusal} {link} {answer}".replace("  ", " ")
@@ -187,19 +174,6 @@ def _examples_from(
                 )
     for index, item in enumerate(seeds["long_refusals"]):
         examples += _long_refusal_variants(item, answers, f"{split}:long:{index}", rng)
-    for index, item in enumerate(seeds["implicit_refusals"]):
-        sentences = re.split(r"(?<=[.!?])\s+", item["text"])
-        for response in (item["text"], " ".join(sentences[:3]), " ".join(sentences[1:])):
-            examples += [
-                AuditExample(
-                    item["prompt"],
-                    response,
-                    "full_refusal",
-                    item["category"],
-                    "seed",
-                    f"{split}:implicit:{index}",
-                )  # fmt: skip
-            ] * 3
     for index, answer in enumerate(seeds["compliance"]):
         for _ in range(3):  # sympathetic or warning-laden help must not read as refusal
             examples.append(
