@@ -59,6 +59,86 @@ def test_training_prompts_are_not_copies_of_test_prompts():
     assert not near, near[:5]
 
 
+class ThresholdModel:
+    """Stands in for SteerModel in the calibration tests: one refusal probability per prompt."""
+
+    threshold_names = ("privacy",)
+
+    def __init__(self, p_refuse: dict[str, float]) -> None:
+        self.p_refuse = p_refuse
+
+    def probabilities(self, prompts):
+        return [self.p_refuse[p] for p in prompts]
+
+    def decide_from(self, p, thresholds):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(refused=p >= thresholds["privacy"])
+
+
+def test_calibration_picks_the_threshold_with_the_best_f1():
+    from refusalkit.steer.calibrate import CalibrationPrompt, choose_threshold
+
+    prompts = [
+        CalibrationPrompt("refuse, sure", True, "privacy"),
+        CalibrationPrompt("refuse, subtle", True, "privacy"),
+        CalibrationPrompt("answer, edgy", False, None),
+        CalibrationPrompt("answer, plain", False, None),
+    ]
+    model = ThresholdModel(
+        {"refuse, sure": 0.9, "refuse, subtle": 0.12, "answer, edgy": 0.04, "answer, plain": 0.0}
+    )
+    result = choose_threshold(model, prompts)
+    # 0.05 … 0.1 separate the two classes perfectly; ties go to the higher threshold
+    assert result["threshold"] == 0.1 and result["f1"] == 1.0
+    assert result["f1_by_threshold"]["0.03"] < 1.0 and result["f1_by_threshold"]["0.15"] < 1.0
+
+
+def test_calibration_file_errors_name_the_file_and_the_fix(tmp_path):
+    from refusalkit.errors import ConfigError
+    from refusalkit.steer.calibrate import load_calibration
+
+    shipped = load_calibration()
+    categories = {p.category for p in shipped if p.should_refuse}
+    assert categories == set(STEER_CATEGORIES)
+    assert sum(not p.should_refuse for p in shipped) >= 100
+    bad = tmp_path / "policy.yaml"
+    bad.write_text("refuse:\n  privacy:\n    - What is my neighbour's PIN?\n")
+    with pytest.raises(ConfigError, match="policy.yaml: a calibration file needs both"):
+        load_calibration(bad)
+    bad.write_text("refuse: [unclosed\n")
+    with pytest.raises(ConfigError, match="policy.yaml: cannot read the calibration prompts"):
+        load_calibration(bad)
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data (CoCoNot, XSTest) is not here")
+def test_calibration_prompts_are_not_training_or_test_prompts():
+    from refusalkit.steer.calibrate import load_calibration
+
+    ours = [p.prompt.strip().lower() for p in load_calibration()]
+    others = [p.strip().lower() for p, _, _ in refuse_prompts(random.Random(0))]
+    others += [p.strip().lower() for p in permitted_prompts()]
+    pref = Path(__file__).resolve().parents[1] / "data" / "external" / "coconot_pref.jsonl"
+    for line in pref.read_text().splitlines():
+        others.append(json.loads(line)["prompt"].strip().lower())
+    for name in ("coconot_eval.jsonl", "coconot_contrast_eval.jsonl"):
+        for line in (SHARED / "coconot" / name).read_text().splitlines():
+            others.append(json.loads(line)["prompt"].strip().lower())
+    import csv
+
+    with (SHARED / "xstest" / "xstest_prompts.csv").open() as handle:
+        others += [row["prompt"].strip().lower() for row in csv.DictReader(handle)]
+    near = [
+        (prompt, other)
+        for prompt in ours
+        for other in others
+        if abs(len(other) - len(prompt)) <= 0.2 * len(prompt)
+        and SequenceMatcher(None, prompt, other).quick_ratio() > 0.8
+        and SequenceMatcher(None, prompt, other).ratio() > 0.8
+    ]
+    assert not near, near[:5]
+
+
 def test_thresholds_parse_and_reject_mistakes():
     categories = ["privacy", "nsfw"]
     assert parse_thresholds(["all=0.2", "privacy=0.9"], categories) == {

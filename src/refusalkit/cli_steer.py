@@ -11,6 +11,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from refusalkit.steer.train import LORA_MODULES  # no torch at import: the CLI stays quick
+
 console = Console()
 steer_app = typer.Typer(
     help="Refusal tokens: a model whose per-category refusal rates are set at inference.",
@@ -100,6 +102,37 @@ def sweep_command(
     )
 
 
+@steer_app.command("calibrate")
+def calibrate(
+    model_dir: ModelDirOption = None,
+    calibration: Annotated[
+        Path | None,
+        typer.Option(help="YAML: `refuse: {category: [prompts]}` and `respond: [prompts]`."),
+    ] = None,
+    write: Annotated[
+        bool, typer.Option("--write", help="Make the best threshold the model's default.")
+    ] = False,
+) -> None:
+    """Refusal rates on labelled prompts, and the default threshold they would choose."""
+    from refusalkit.steer.calibrate import CALIBRATION_PATH, calibrate_model
+    from refusalkit.steer.decode import DEFAULT_DIR
+
+    directory = model_dir or DEFAULT_DIR
+    result = calibrate_model(directory, calibration or CALIBRATION_PATH, write=write)
+    now = result["at_current_default"]
+    console.print(
+        f"at the current default ({result['current_default']}): should-refuse prompts refused "
+        f"{now['should_refuse_refused']:.1%}, should-answer prompts refused "
+        f"{now['should_answer_refused']:.1%}, F1 {now['f1']}"
+    )
+    console.print(f"F1 by threshold: {result['f1_by_threshold']}")
+    verb = "is now" if write else "would be (pass --write to set it)"
+    console.print(
+        f"best threshold {result['threshold']} (F1 {result['f1']} on {result['prompts']} "
+        f"prompts) {verb} the default of {directory}"
+    )
+
+
 @steer_app.command("train")
 def train(
     out: Annotated[Path, typer.Option(help="Where the adapter, tokenizer and meta go.")],
@@ -114,6 +147,11 @@ def train(
     single_token: Annotated[
         bool, typer.Option("--single-token", help="One [refuse] token instead of one per category.")
     ] = False,
+    rank: Annotated[int, typer.Option(min=1, help="LoRA rank.")] = 32,
+    lora_modules: Annotated[
+        str, typer.Option(help="Comma-separated module names that get LoRA adapters.")
+    ] = ",".join(LORA_MODULES),
+    device: Annotated[str, typer.Option(help="cpu, or cuda on a GPU machine.")] = "cpu",
 ) -> None:
     """Fine-tune SmolLM2 (LoRA + new token embeddings) to emit a decision token first."""
     from refusalkit.errors import ConfigError
@@ -123,9 +161,13 @@ def train(
     if pref is not None and not pref.is_file():
         raise ConfigError(f"{pref} does not exist; pass --pref FILE (CoCoNot pref JSONL)")
     examples = build_examples(pref, answers_cache, seed=seed)
+    modules = tuple(m.strip() for m in lora_modules.split(",") if m.strip())
+    if not modules:
+        raise ConfigError("--lora-modules is empty; name at least one module, e.g. q_proj")
     options = SteerTrainOptions(
-        out=out, epochs=epochs, seed=seed, single_token=single_token, threads=os.cpu_count()
-    )
+        out=out, epochs=epochs, seed=seed, single_token=single_token, threads=os.cpu_count(),
+        rank=rank, target_modules=modules, device=device,
+    )  # fmt: skip
     result = train_steer(examples, options)
     meta = result["meta"]
     from refusalkit.steer.data import SteerExample
