@@ -50,6 +50,29 @@ def test_shipped_classifier_tells_refusals_from_help(classifier):
     assert results[1].category is None and results[1].group is None
 
 
+def test_fast_tokenizer_gives_the_word_pieces_transformers_gives():
+    from transformers import AutoTokenizer
+
+    from refusalkit.audit.classifier import encoder_tokenizer, token_ids
+    from refusalkit.models import encoder_path
+
+    texts = [
+        "I'm sorry, but I can't help with that.",
+        "Sure! Here's how to kill a Python process: `kill -9 PID`.",
+        "Ünïcödé — naïve café 😀 日本語 \t tabs and\nnew lines",
+        "",
+        "word " * 400,  # past the tokenizer file's 128-token truncation: windows need the end
+    ]
+    reference = AutoTokenizer.from_pretrained(encoder_path(), local_files_only=True)
+    fast = encoder_tokenizer()
+    assert token_ids(fast, texts) == token_ids(reference, texts)
+    assert len(token_ids(fast, texts)[-1]) == 400
+    assert (fast.cls_token_id, fast.sep_token_id) == (
+        reference.cls_token_id,
+        reference.sep_token_id,
+    )
+
+
 def test_audit_cli_keeps_order_and_fields(tmp_path):
     source = write_jsonl(tmp_path / "in.jsonl", ROWS)
     main(["audit", str(source), "--output", str(tmp_path / "out.jsonl"), "--batch-size", "2",
