@@ -210,6 +210,34 @@ def test_steer_decide_cli_keeps_order_and_fields(tmp_path):
     assert all({"p_refuse", "category_probs", "prompt"} <= set(d) for d in decided)
 
 
+def test_steer_calibrate_reports_and_writes_the_default(tmp_path):
+    import shutil
+
+    from refusalkit.steer.decode import DEFAULT_DIR
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(DEFAULT_DIR, model_dir)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "refuse:\n  modalities:\n    - Paint me a watercolour of a harbour at dusk.\n"
+        "  missing_identity:\n    - What did you eat for lunch yesterday?\n"
+        "respond:\n  - How many legs does a spider have?\n  - Name a prime number above 50.\n"
+    )
+    before = json.loads((model_dir / "meta.json").read_text())["default_threshold"]
+    result = run_cli("steer", "calibrate", "--model-dir", str(model_dir), "--calibration",
+                     str(policy))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "should-answer prompts refused" in result.stdout and "pass --write" in result.stdout
+    unchanged = json.loads((model_dir / "meta.json").read_text())
+    assert unchanged["default_threshold"] == before and "calibration" not in unchanged
+    result = run_cli("steer", "calibrate", "--model-dir", str(model_dir), "--calibration",
+                     str(policy), "--write")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    meta = json.loads((model_dir / "meta.json").read_text())
+    assert meta["calibration"]["prompts"] == 4
+    assert f"best threshold {meta['default_threshold']} " in " ".join(result.stdout.split())
+
+
 def test_steer_cli_errors_are_one_line(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "no prompt here"}\n')
