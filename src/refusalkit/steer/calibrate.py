@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from refusalkit.errors import ConfigError
@@ -48,47 +49,39 @@ def load_calibration(path: Path = CALIBRATION_PATH) -> list[CalibrationPrompt]:
     return prompts + [CalibrationPrompt(str(p), False, None) for p in data["respond"]]
 
 
-def f1_score(predicted: list[bool], truth: list[bool]) -> float:
-    true_positive = sum(p and t for p, t in zip(predicted, truth, strict=True))
-    if not true_positive:
-        return 0.0
-    precision = true_positive / sum(predicted)
-    recall = true_positive / sum(truth)
-    return 2 * precision * recall / (precision + recall)
+def _f1(predicted: list[bool], truth: list[bool]) -> float:
+    from refusalkit.steer.sweep import f1
+
+    return float(f1(np.array(predicted, dtype=bool), np.array(truth, dtype=bool))["f1"])
 
 
-def choose_threshold(model, prompts: list[CalibrationPrompt]) -> dict[str, object]:
+def choose_threshold(model, prompts: list[CalibrationPrompt], probs=None) -> dict[str, object]:
     """The one threshold for every category whose refuse decision has the best F1 on the
-    calibration prompts (ties go to the higher threshold: fewer refusals)."""
-    probs = model.probabilities([p.prompt for p in prompts])
+    calibration prompts (ties go to the higher threshold: fewer refusals). `probs`: the
+    prompts' decision-token probabilities, when the caller already has them."""
+    if probs is None:
+        probs = model.probabilities([p.prompt for p in prompts])
     truth = [p.should_refuse for p in prompts]
     curve: dict[str, float] = {}
     best, best_f1 = THRESHOLD_GRID[-1], -1.0
     for value in THRESHOLD_GRID:
         thresholds = dict.fromkeys(model.threshold_names, value)
-        predicted = [model.decide_from(row, thresholds).refused for row in probs]
-        score = f1_score(predicted, truth)
-        curve[str(value)] = round(score, 4)
+        score = _f1([model.decide_from(row, thresholds).refused for row in probs], truth)
+        curve[str(value)] = score
         if score >= best_f1:
             best, best_f1 = value, score
-    return {
-        "threshold": best,
-        "f1": round(best_f1, 4),
-        "prompts": len(prompts),
-        "f1_by_threshold": curve,
-    }
+    return {"threshold": best, "f1": best_f1, "prompts": len(prompts), "f1_by_threshold": curve}
 
 
-def rates_at(model, prompts: list[CalibrationPrompt], thresholds: dict[str, float]) -> dict:
+def rates_at(model, prompts: list[CalibrationPrompt], probs, thresholds: dict[str, float]) -> dict:
     """Refusal rates of the should-refuse and the should-answer prompts at `thresholds`."""
-    decisions = model.decide([p.prompt for p in prompts], thresholds)
-    refused = [d.refused for d in decisions]
+    refused = [model.decide_from(row, thresholds).refused for row in probs]
     refuse = [r for r, p in zip(refused, prompts, strict=True) if p.should_refuse]
     answer = [r for r, p in zip(refused, prompts, strict=True) if not p.should_refuse]
     return {
         "should_refuse_refused": round(sum(refuse) / max(len(refuse), 1), 4),
         "should_answer_refused": round(sum(answer) / max(len(answer), 1), 4),
-        "f1": round(f1_score(refused, [p.should_refuse for p in prompts]), 4),
+        "f1": _f1(refused, [p.should_refuse for p in prompts]),
     }
 
 
@@ -101,9 +94,10 @@ def calibrate_model(
 
     model = SteerModel(model_dir)
     prompts = load_calibration(calibration)
-    result = choose_threshold(model, prompts)
+    probs = model.probabilities([p.prompt for p in prompts])  # one prefill serves both
+    result = choose_threshold(model, prompts, probs)
     result["current_default"] = model.default_threshold
-    result["at_current_default"] = rates_at(model, prompts, model.thresholds())
+    result["at_current_default"] = rates_at(model, prompts, probs, model.thresholds())
     if write:
         meta_path = Path(model.directory) / "meta.json"
         meta = json.loads(meta_path.read_text())

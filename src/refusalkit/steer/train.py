@@ -42,7 +42,7 @@ class SteerTrainOptions:
     seed: int = 0
     single_token: bool = False  # one [refuse] for every category (the paper's simpler variant)
     threads: int | None = None
-    device: str = "cpu"  # e.g. "cuda": the same recipe on a GPU (numbers differ slightly)
+    device: str = "cpu"  # e.g. "cuda": the same recipe on a GPU (other kernels, other numbers)
     progress: bool = True
 
 
