@@ -250,6 +250,31 @@ def test_steer_cli_errors_are_one_line(tmp_path):
     assert "holds no refusal-token model" in result.stderr
 
 
+def test_decision_smoothing_keeps_every_decision_token_reachable():
+    """Trained on one hard target, the decision's probabilities stay above smoothing/K for
+    every decision token, and tokens outside the decision get nothing of the spread."""
+    import torch
+
+    from refusalkit.steer.train import decision_cross_entropy
+
+    logits = torch.zeros(1, 20, requires_grad=True)
+    target, choices = torch.tensor([3]), torch.tensor([3, 4, 5, 6, 7])
+    optimiser = torch.optim.SGD([logits], lr=5.0)
+    for _ in range(400):
+        optimiser.zero_grad()
+        decision_cross_entropy(logits, target, choices, 0.1).backward()
+        optimiser.step()
+    p = torch.softmax(logits.detach(), dim=-1)[0]
+    within = p[choices] / p[choices].sum()
+    assert abs(within[0] - (0.9 + 0.1 / 5)) < 0.01
+    assert torch.all(within[1:] > 0.015)  # smoothing / K = 0.02
+    outside = torch.ones(20, dtype=torch.bool)
+    outside[choices] = False
+    assert p[outside].sum() < 0.01
+    plain = torch.nn.functional.cross_entropy(logits.detach(), target)
+    assert torch.isclose(decision_cross_entropy(logits.detach(), target, choices, 0.0), plain)
+
+
 def test_training_is_seeded_and_small(tmp_path):
     from refusalkit.steer.train import SteerTrainOptions, train_steer
 

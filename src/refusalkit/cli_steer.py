@@ -152,6 +152,12 @@ def train(
         str, typer.Option(help="Comma-separated module names that get LoRA adapters.")
     ] = ",".join(LORA_MODULES),
     device: Annotated[str, typer.Option(help="cpu, or cuda on a GPU machine.")] = "cpu",
+    smoothing: Annotated[
+        float,
+        typer.Option(
+            min=0.0, max=0.5, help="Share of the decision target spread over all decision tokens."
+        ),
+    ] = 0.0,
 ) -> None:
     """Fine-tune SmolLM2 (LoRA + new token embeddings) to emit a decision token first."""
     from refusalkit.errors import ConfigError
@@ -166,7 +172,7 @@ def train(
         raise ConfigError("--lora-modules is empty; name at least one module, e.g. q_proj")
     options = SteerTrainOptions(
         out=out, epochs=epochs, seed=seed, single_token=single_token, threads=os.cpu_count(),
-        rank=rank, target_modules=modules, device=device,
+        rank=rank, target_modules=modules, device=device, decision_smoothing=smoothing,
     )  # fmt: skip
     result = train_steer(examples, options)
     meta = result["meta"]

@@ -39,6 +39,10 @@ class SteerTrainOptions:
     max_prompt_tokens: int = 128
     max_answer_tokens: int = 40
     val_share: float = 0.1
+    # share of the decision target spread over every decision token: keeps each token's
+    # probability above ~smoothing/K, so thresholds near 0 still reach every prompt
+    # (0.05 was tried and not shipped; docs/steer.md)
+    decision_smoothing: float = 0.0
     seed: int = 0
     single_token: bool = False  # one [refuse] for every category (the paper's simpler variant)
     threads: int | None = None
@@ -96,14 +100,29 @@ def _collate(encoded: list, indices: list[int], pad_id: int):
     return ids, mask, decision_at
 
 
-def _loss(model, ids, mask, decision_at):
+def decision_cross_entropy(logits, targets, choice_ids, smoothing: float):
+    """Cross-entropy of the decision token, its target smoothed over the decision tokens only
+    (torch's `label_smoothing` would spread it over the whole vocabulary)."""
+    import torch.nn.functional as F
+
+    log_p = F.log_softmax(logits, dim=-1)
+    hard = -log_p.gather(1, targets[:, None]).squeeze(1)
+    if not smoothing:
+        return hard.mean()
+    spread = -log_p[:, choice_ids].mean(dim=1)
+    return ((1 - smoothing) * hard + smoothing * spread).mean()
+
+
+def _loss(model, ids, mask, decision_at, choice_ids=None, smoothing: float = 0.0):
     import torch
     import torch.nn.functional as F
 
     logits = model(input_ids=ids, attention_mask=mask).logits
     rows = torch.arange(ids.shape[0], device=ids.device)
     # the logits one position before a token predict it
-    decision_loss = F.cross_entropy(logits[rows, decision_at - 1], ids[rows, decision_at])
+    decision_loss = decision_cross_entropy(
+        logits[rows, decision_at - 1], ids[rows, decision_at], choice_ids, smoothing
+    )
     predicted = logits[:, :-1]
     targets = ids[:, 1:].clone()
     answer_mask = mask[:, 1:].clone()
@@ -185,6 +204,11 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
     model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
     new_ids = tokenizer.convert_tokens_to_ids(new_tokens)
+    # the tokens a decision reads (as SteerModel does): [respond] and [refuse] or the categories
+    choice_tokens = [RESPOND_TOKEN, REFUSE_TOKEN] if options.single_token else [
+        RESPOND_TOKEN, *(category_token(c) for c in STEER_CATEGORIES)
+    ]  # fmt: skip
+    choice_ids = torch.tensor(tokenizer.convert_tokens_to_ids(choice_tokens), device=options.device)
     embeddings = model.get_input_embeddings().weight
     with torch.no_grad():
         for token, token_id in zip(new_tokens, new_ids, strict=True):
@@ -219,7 +243,9 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
             ids, mask, decision_at = (
                 t.to(options.device) for t in _collate(encoded, indices, pad_id)
             )
-            loss, decision_loss = _loss(model, ids, mask, decision_at)
+            loss, decision_loss = _loss(
+                model, ids, mask, decision_at, choice_ids, options.decision_smoothing
+            )
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -253,6 +279,7 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
         "target_modules": list(options.target_modules),
         "adapter_dtype": "float16",
         "learning_rate": options.learning_rate,
+        "decision_smoothing": options.decision_smoothing,
         "examples": {"train": len(train), "val": len(val), "data_digest": digest},
         "train_seconds": round(time.perf_counter() - started, 1),
     }
