@@ -7,7 +7,6 @@ embedded (mean pooling + L2 norm, as all-MiniLM-L6-v2 was trained) by an int8 ON
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,25 +29,17 @@ class TextEncoder:
         cache_dir: Path | None = None,
         adapter: Path | None = None,
     ) -> None:
-        import onnxruntime
         from transformers import AutoTokenizer
 
+        from refusalkit.classifiers.sessions import EncoderSessions
         from refusalkit.config import load_settings
         from refusalkit.models import encoder_onnx_path, encoder_path
 
         self.tokenizer = AutoTokenizer.from_pretrained(encoder_path(), local_files_only=True)
         self.adapter = adapter
         self.onnx_path = encoder_onnx_path(cache_dir or load_settings().cache_dir, adapter)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        options.inter_op_num_threads = 1
-        # Idle threads sleep instead of spinning: the cores belong to the generator in between.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
-        self.session = onnxruntime.InferenceSession(
-            str(self.onnx_path), options, providers=["CPUExecutionProvider"]
-        )
-        self.dim = int(self.session.get_outputs()[0].shape[-1] or 384)
+        self.sessions = EncoderSessions(self.onnx_path, threads)
+        self.dim = self.sessions.dim
         self._cls = self.tokenizer.cls_token_id
         self._sep = self.tokenizer.sep_token_id
 
@@ -68,13 +59,16 @@ class TextEncoder:
 
         Dynamic int8 quantisation scales activations per tensor, so a window embedded beside
         others (and their padding) would come out slightly different. One at a time, a window
-        always gets the same vector, in training and at run time alike.
+        always gets the same vector, in training and at run time alike (several windows run
+        side by side, each in its own run).
         """
         out = np.zeros((len(batch), self.dim), dtype=np.float32)
-        for index, window in enumerate(batch):
+        feeds = []
+        for window in batch:
             ids = np.array([[self._cls, *window, self._sep]], dtype=np.int64)
-            feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
-            out[index] = self.session.run(None, feed)[0][0]
+            feeds.append({"input_ids": ids, "attention_mask": np.ones_like(ids)})
+        for index, vectors in enumerate(self.sessions.run_all(feeds)):
+            out[index] = vectors[0]
         return out
 
     def embed(self, texts: Sequence[str], spec: WindowSpec | None = None) -> np.ndarray:

@@ -20,6 +20,24 @@ def _rate(values: list[bool]) -> float | None:
     return round(float(np.mean(values)), 4) if values else None
 
 
+def _input_latencies(
+    classifiers: ConstitutionalClassifiers, text: str, runs: int = 41
+) -> tuple[list[float], list[float]]:
+    """Input-check latencies (ms) as shipped (windows side by side) and with the windows one
+    after another, interleaved call by call so both see the same machine."""
+    sessions = classifiers.encoder.sessions
+    shipped, baseline = [], []
+    try:
+        for _ in range(runs):
+            sessions.side_by_side = True
+            shipped.append(classifiers.check_input(text).latency_ms)
+            sessions.side_by_side = False
+            baseline.append(classifiers.check_input(text).latency_ms)
+    finally:
+        sessions.side_by_side = True
+    return shipped, baseline
+
+
 def bench_classifiers(
     classifiers: ConstitutionalClassifiers, data_dir: Path, progress: bool = True
 ) -> dict[str, object]:
@@ -75,7 +93,7 @@ def bench_classifiers(
         fn += truth and not guess
 
     text_200 = text_of_tokens(classifiers.encoder, 200)
-    latencies = [classifiers.check_input(text_200).latency_ms for _ in range(21)]
+    latencies, one_after_another = _input_latencies(classifiers, text_200)
     return {
         "bench": "classifiers",
         "xstest_safe_fpr": _rate(safe_flags),
@@ -93,6 +111,12 @@ def bench_classifiers(
         "harmful_exchanges": tp + fn,
         "exchanges": usable,
         "input_check_p50_ms": round(statistics.median(latencies), 2),
+        "input_check_p50_ms_windows_one_after_another": round(
+            statistics.median(one_after_another), 2
+        ),
+        "input_check_side_by_side_ratio": round(
+            statistics.median(a / b for a, b in zip(latencies, one_after_another, strict=True)), 3
+        ),
         "counts": {
             "xstest_safe": len(safe),
             "xstest_unsafe": len(unsafe),
