@@ -1,4 +1,7 @@
 import importlib.util
+import os
+import signal
+import time
 
 import numpy as np
 import pytest
@@ -84,6 +87,30 @@ def test_windows_run_side_by_side_get_the_vectors_they_get_alone():
     alone = np.vstack([encoder.embed_ids([w]) for w in windows])  # one two-thread run each
     assert np.array_equal(together, alone)
     assert np.array_equal(together, one_after_another)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_embeds_side_by_side_too():
+    """A child forked after the side-by-side threads started has none of them: it makes its own
+    instead of waiting forever on the parent's."""
+    from refusalkit.classifiers.encoder import TextEncoder
+
+    encoder = TextEncoder(threads=2)
+    windows = [encoder.token_ids("hello there " * 20)[:64], encoder.token_ids("bake bread")]
+    parent = encoder.embed_ids(windows)
+    pid = os.fork()
+    if pid == 0:  # the child: exit code 0 only when it got the parent's vectors
+        os._exit(0 if np.array_equal(encoder.embed_ids(windows), parent) else 3)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child hung embedding side by side")
 
 
 def test_adapter_gets_its_own_merged_graph(tmp_path):

@@ -38,6 +38,7 @@ class EncoderSessions:
         self.side_by_side = True  # False: the one-after-another baseline `bench` compares with
         self._single_threaded = None
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
 
     @property
     def dim(self) -> int:
@@ -50,7 +51,8 @@ class EncoderSessions:
         """Every feed's output, in order; several feeds run side by side, one thread each."""
         if len(feeds) < 2 or self.threads < 2 or not self.side_by_side:
             return [self.run(feed) for feed in feeds]
-        if self._pool is None:
+        if self._pool is None or self._pool_pid != os.getpid():  # a forked child has no threads
+            self._pool_pid = os.getpid()
             self._single_threaded = _session(self.path, 1)
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="encoder")
         single = self._single_threaded
