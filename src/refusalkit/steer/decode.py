@@ -18,7 +18,7 @@ import numpy as np
 from refusalkit.backends.base import Message, validate_messages
 from refusalkit.errors import InvalidInputError, ModelNotFoundError
 from refusalkit.steer.data import RESPOND
-from refusalkit.steer.tokens import REFUSE_TOKEN, RESPOND_TOKEN, category_token
+from refusalkit.steer.tokens import REFUSE_TOKEN, RESPOND_TOKEN, category_token, choice_tokens
 from refusalkit.steer.train import ADAPTER_DIR, TOKENIZER_DIR, chat_prefix
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "artifacts"
@@ -112,11 +112,9 @@ class SteerModel:
         self.categories: list[str] = list(self.meta["categories"])
         # the choices: respond, then one refusal per category (or the one [refuse])
         self.labels = [RESPOND, *(["refuse"] if self.single else self.categories)]
-        tokens = [
-            RESPOND_TOKEN,
-            *([REFUSE_TOKEN] if self.single else map(category_token, self.categories)),
-        ]
-        self.token_ids = self.tokenizer.convert_tokens_to_ids(tokens)
+        self.token_ids = self.tokenizer.convert_tokens_to_ids(
+            choice_tokens(self.categories, self.single)
+        )
         self.default_threshold = float(self.meta.get("default_threshold", 0.5))
 
     @property

@@ -13,3 +13,8 @@ def category_token(category: str) -> str:
 def decision_tokens(categories: list[str] | tuple[str, ...]) -> list[str]:
     """Every token added: respond, the single-token refuse variant, one per category."""
     return [RESPOND_TOKEN, REFUSE_TOKEN, *(category_token(c) for c in categories)]
+
+
+def choice_tokens(categories: list[str] | tuple[str, ...], single: bool) -> list[str]:
+    """The tokens a decision chooses among: [respond], then [refuse] or one per category."""
+    return [RESPOND_TOKEN, *([REFUSE_TOKEN] if single else map(category_token, categories))]

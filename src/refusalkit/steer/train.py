@@ -18,7 +18,13 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from refusalkit.steer.data import RESPOND, STEER_CATEGORIES, SteerExample
-from refusalkit.steer.tokens import REFUSE_TOKEN, RESPOND_TOKEN, category_token, decision_tokens
+from refusalkit.steer.tokens import (
+    REFUSE_TOKEN,
+    RESPOND_TOKEN,
+    category_token,
+    choice_tokens,
+    decision_tokens,
+)
 
 # attention and MLP: on a GPU, rank 64 here beat attention-only LoRA at every epoch count tried
 LORA_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -204,11 +210,8 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
     model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
     new_ids = tokenizer.convert_tokens_to_ids(new_tokens)
-    # the tokens a decision reads (as SteerModel does): [respond] and [refuse] or the categories
-    choice_tokens = [RESPOND_TOKEN, REFUSE_TOKEN] if options.single_token else [
-        RESPOND_TOKEN, *(category_token(c) for c in STEER_CATEGORIES)
-    ]  # fmt: skip
-    choice_ids = torch.tensor(tokenizer.convert_tokens_to_ids(choice_tokens), device=options.device)
+    choices = choice_tokens(STEER_CATEGORIES, options.single_token)  # what a decision reads
+    choice_ids = torch.tensor(tokenizer.convert_tokens_to_ids(choices), device=options.device)
     embeddings = model.get_input_embeddings().weight
     with torch.no_grad():
         for token, token_id in zip(new_tokens, new_ids, strict=True):
