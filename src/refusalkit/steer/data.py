@@ -77,9 +77,13 @@ class SteerExample:
         return asdict(self)
 
 
-def load_steer_seeds() -> dict:
+def _steer_seeds_file() -> dict:
     text = resources.files("refusalkit.steer").joinpath("seeds.yaml").read_text("utf-8")
-    return yaml.safe_load(text)["categories"]
+    return yaml.safe_load(text)
+
+
+def load_steer_seeds() -> dict:
+    return _steer_seeds_file()["categories"]
 
 
 def _expand(template: str, slots: dict[str, list[str]], rng: random.Random) -> list[str]:
@@ -119,8 +123,10 @@ def _constitution_seeds(name: str) -> dict:
 
 
 def permitted_prompts() -> list[str]:
-    """Fixed (no randomness), so the cache of the base model's answers always matches."""
-    prompts: list[str] = []
+    """Should-answer prompts the base model answers: the constitution's permitted seeds and the
+    steer seeds' `respond` list (look-alikes of the refusal categories that deserve an answer).
+    Fixed (no randomness), so the cache of the base model's answers always matches."""
+    prompts: list[str] = list(_steer_seeds_file().get("respond", []))
     for seeds in _constitution_seeds("permitted.yaml").values():
         prompts += seeds.get("prompts", [])
         tasks = seeds.get("tasks", [])
