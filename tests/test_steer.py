@@ -32,6 +32,16 @@ def test_should_refuse_data_covers_every_steering_category():
     assert permitted_prompts() == permitted_prompts()  # fixed: the answer cache always matches
 
 
+def test_should_answer_look_alikes_reach_the_training_data():
+    from refusalkit.steer.data import _steer_seeds_file
+
+    look_alikes = _steer_seeds_file()["respond"]
+    assert len(look_alikes) > 100
+    assert set(look_alikes) <= set(permitted_prompts())
+    refuse = {prompt for prompt, _, _ in refuse_prompts(random.Random(0))}
+    assert not refuse & set(look_alikes)  # one label per prompt
+
+
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data (CoCoNot, XSTest) is not here")
 def test_training_prompts_are_not_copies_of_test_prompts():
     test_prompts = []
