@@ -33,9 +33,9 @@ def test_should_refuse_data_covers_every_steering_category():
 
 
 def test_should_answer_look_alikes_reach_the_training_data():
-    from refusalkit.steer.data import _steer_seeds_file
+    from refusalkit.steer.data import respond_seeds
 
-    look_alikes = _steer_seeds_file()["respond"]
+    look_alikes = respond_seeds()
     assert len(look_alikes) > 100
     assert set(look_alikes) <= set(permitted_prompts())
     refuse = {prompt for prompt, _, _ in refuse_prompts(random.Random(0))}

@@ -86,6 +86,11 @@ def load_steer_seeds() -> dict:
     return _steer_seeds_file()["categories"]
 
 
+def respond_seeds() -> list[str]:
+    """The steer seeds' should-answer look-alikes of the refusal categories."""
+    return list(_steer_seeds_file().get("respond", []))
+
+
 def _expand(template: str, slots: dict[str, list[str]], rng: random.Random) -> list[str]:
     names = [name for name in slots if "{" + name + "}" in template]
     combos = list(itertools.product(*(slots[name] for name in names)))
@@ -123,10 +128,9 @@ def _constitution_seeds(name: str) -> dict:
 
 
 def permitted_prompts() -> list[str]:
-    """Should-answer prompts the base model answers: the constitution's permitted seeds and the
-    steer seeds' `respond` list (look-alikes of the refusal categories that deserve an answer).
-    Fixed (no randomness), so the cache of the base model's answers always matches."""
-    prompts: list[str] = list(_steer_seeds_file().get("respond", []))
+    """Should-answer prompts the base model answers: the steer seeds' look-alikes and the
+    constitution's permitted seeds. Fixed (no randomness), so the answer cache always matches."""
+    prompts = respond_seeds()
     for seeds in _constitution_seeds("permitted.yaml").values():
         prompts += seeds.get("prompts", [])
         tasks = seeds.get("tasks", [])
