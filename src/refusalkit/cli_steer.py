@@ -11,7 +11,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from refusalkit.steer.train import LORA_MODULES  # no torch at import: the CLI stays quick
+# no torch at import: the CLI stays quick
+from refusalkit.steer.train import DECISION_SMOOTHING, LORA_MODULES
 
 console = Console()
 steer_app = typer.Typer(
@@ -157,7 +158,7 @@ def train(
         typer.Option(
             min=0.0, max=0.5, help="Share of the decision target spread over all decision tokens."
         ),
-    ] = 0.0,
+    ] = DECISION_SMOOTHING,
 ) -> None:
     """Fine-tune SmolLM2 (LoRA + new token embeddings) to emit a decision token first."""
     from refusalkit.errors import ConfigError

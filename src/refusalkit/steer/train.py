@@ -28,6 +28,9 @@ from refusalkit.steer.tokens import (
 
 # attention and MLP: on a GPU, rank 64 here beat attention-only LoRA at every epoch count tried
 LORA_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+# 0.02 / 14 decision tokens ≈ 0.0014 each in the target: just above all=0.001, so the lowest
+# threshold of the steering range still reaches every prompt (docs/steer.md)
+DECISION_SMOOTHING = 0.02
 ADAPTER_DIR = "adapter"
 TOKENIZER_DIR = "tokenizer"
 # New rows start at the embedding of a word that already means the same thing.
@@ -47,8 +50,7 @@ class SteerTrainOptions:
     val_share: float = 0.1
     # share of the decision target spread over every decision token: keeps each token's
     # probability above ~smoothing/K, so thresholds near 0 still reach every prompt
-    # (0.05 was tried and not shipped; docs/steer.md)
-    decision_smoothing: float = 0.0
+    decision_smoothing: float = DECISION_SMOOTHING
     seed: int = 0
     single_token: bool = False  # one [refuse] for every category (the paper's simpler variant)
     threads: int | None = None
