@@ -29,7 +29,7 @@ from refusalkit.steer.tokens import (
 # attention and MLP: on a GPU, rank 64 here beat attention-only LoRA at every epoch count tried
 LORA_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 # 0.02 / 14 decision tokens ≈ 0.0014 each in the target: just above all=0.001, so the lowest
-# threshold of the steering range still reaches every prompt (docs/steer.md)
+# threshold of the steering range still reaches nearly every prompt (docs/steer.md)
 DECISION_SMOOTHING = 0.02
 ADAPTER_DIR = "adapter"
 TOKENIZER_DIR = "tokenizer"
