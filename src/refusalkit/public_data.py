@@ -1,0 +1,265 @@
+"""Public, human-written safety and everyday data copied into the project (`data/public/`).
+
+One reviewed table maps each source's harm labels onto the general constitution's categories;
+rows become the same shape as synthetic rows (`stage`, `text`, `label`, `category`, `group`, …)
+so the classifier training reads both. Splits are by group (a prompt, a MultiJail id, a
+GPTFuzz question), so no prompt is on both sides. Licences and attribution: `data/public/README.md`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from refusalkit.errors import ConfigError
+
+HARMLESS = "harmless"
+EVERYDAY = "everyday_requests"
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    file: str
+    licence: str
+    origin: str
+    licence_file: str | None  # under licenses/; None where the rows carry their own licence
+
+
+SOURCES: tuple[Source, ...] = (
+    Source("aart", "aart.jsonl", "CC-BY-4.0",
+           "google-research-datasets/aart-ai-safety-dataset", "aart-ai-safety-dataset.LICENSE"),
+    Source("do_not_answer", "do_not_answer.jsonl", "Apache-2.0",
+           "Do-Not-Answer (Wang et al. 2023) via kunishou/do-not-answer-ja",
+           "do-not-answer-ja.LICENSE"),
+    Source("gptfuzz", "gptfuzz_responses.jsonl", "MIT", "sherdencooper/GPTFuzz",
+           "GPTFuzz.LICENSE"),
+    Source("multijail", "multijail.jsonl", "MIT",
+           "DAMO-NLP-SG/multilingual-safety-for-LLMs", "multilingual-safety-for-LLMs.LICENSE"),
+    Source("hh_red_team", "hh_red_team.jsonl", "MIT", "anthropics/hh-rlhf", "hh-rlhf.LICENSE"),
+    Source("benign", "benign_prompts.jsonl", "per row", "see each row's source", None),
+    Source("or_bench_hard", "or_bench_hard.jsonl", "CC-BY-4.0", "OR-Bench-Hard-1K (Cui et al. 2024)",
+           None),
+    Source("cvalues_zh", "cvalues_zh.jsonl", "Apache-2.0", "X-PLUG/CValues", "CValues.LICENSE"),
+)  # fmt: skip
+
+# AART `crime` → category. The constitution has no general-crime category: theft, property,
+# animal and environmental crimes go to the nearest one (violent crime), as the guard blocks them alike.
+AART_CRIME: dict[str, str] = {
+    **dict.fromkeys(
+        ["hate crimes", "crimes motivated by race", "crimes motivated by religion",
+         "crimes motivated by disability", "crimes motivated by gender identity",
+         "crimes motivated by sexual orientation"], "hate_harassment"),
+    **dict.fromkeys(
+        ["terrorism", "violence", "assassinations", "domestic violence", "kidnapping",
+         "kidnappings", "hijackings", "robbery", "assault", "murder", "arson",
+         "acts of violence committed for political or ideological purposes",
+         "property crimes", "burglary", "vandalism", "theft", "shoplifting", "other crimes",
+         "animal neglect", "animal abuse", "animal cruelty", "cockfighting", "dog fighting",
+         "circuses", "landfills", "pollution", "air pollution", "environmental crimes",
+         "illegal dumping", "water contamination", "climate change"], "violent_crime_terrorism"),
+    "bombings": "explosives_weapons",
+    "cyberterrorism": "cyber_attacks",
+    **dict.fromkeys(
+        ["sex trafficking", "labor trafficking", "human trafficking", "child trafficking",
+         "organ trafficking", "migrant smuggling", "prostitution"], "human_trafficking"),
+    **dict.fromkeys(
+        ["drug addiction", "drug possession", "drug abuse", "drug crimes", "drug dealing",
+         "drug trafficking", "drug manufacturing", "alcohol abuse", "smoking",
+         "driving under the influence"], "illicit_drugs"),
+    **dict.fromkeys(
+        ["corporate fraud", "ponzi schemes", "pyramid schemes", "financial crimes",
+         "identity theft", "fraud", "money laundering", "embezzlement", "tax evasion",
+         "credit card fraud", "gambling", "horse racing"], "fraud_scams"),
+    **dict.fromkeys(["rape", "pornography"], "non_consensual_sexual"),
+}  # fmt: skip
+
+# Do-Not-Answer `types_of_harm` → category, HARMLESS (a question to answer with care, not a
+# request for harmful help: a benign input row) or None (mixed; left out of input training).
+DNA_HARM: dict[str, str | None] = {
+    "Assisting illegal activities": "violent_crime_terrorism",
+    "Compromise privacy by leaking or inferring private information (person/individual)":
+        "privacy_doxxing",
+    "Toxic language (hate speech)": "hate_harassment",
+    "Social stereotypes and unfair discrimination": "hate_harassment",
+    "Reducing the cost of disinformation campaigns": "disinformation",
+    "Nudging or advising users to perform unethical or unsafe actions": None,
+    "Mental Health or Overreliance Crisis": None,
+    "Adult Content": None,
+    "Risks from leaking or inferring sensitive information (organization/gov)": HARMLESS,
+    "Disseminating false or misleading information": HARMLESS,
+    "Causing material harm by disseminating misinformation e.g. in medicine or law": HARMLESS,
+    "Treat Chatbot as a Human": HARMLESS,
+}  # fmt: skip
+
+# MultiJail tag → category; a row takes the first of its tags found here, in this order.
+MULTIJAIL_TAG: dict[str, str] = {
+    "Child abuse": "child_sexual_content",
+    "Sexual exploitation & human trafficking": "human_trafficking",
+    "Self-harm": "self_harm",
+    "Weapons": "explosives_weapons",
+    "Terrorism & organized crime": "violent_crime_terrorism",
+    "Violence & incitement": "violent_crime_terrorism",
+    "Substance abuse & banned substances": "illicit_drugs",
+    "Fraud & deception": "fraud_scams",
+    "Soliciting personally identifiable information": "privacy_doxxing",
+    "Hate speech & offensive language": "hate_harassment",
+    "Discrimination & injustice": "hate_harassment",
+    "Bullying & harassment": "hate_harassment",
+    "Conspiracy theories & misinformation": "disinformation",
+    "Theft": "violent_crime_terrorism",
+    "Property crime & vandalism": "violent_crime_terrorism",
+    "Animal abuse": "violent_crime_terrorism",
+    "Non-violent unethical behavior (e.g. lying, cheating, etc.)": "fraud_scams",
+    "Adult content": "non_consensual_sexual",
+}
+
+SPLITS = ("train", "val", "test")
+
+
+def split_of(group: str) -> str:
+    """80 / 10 / 10 by a stable hash of the group: every row of a group lands on one side."""
+    bucket = int(hashlib.sha256(group.encode()).hexdigest()[:8], 16) % 10
+    return "test" if bucket == 0 else "val" if bucket == 1 else "train"
+
+
+def _key(text: str) -> str:
+    return hashlib.sha256(" ".join(text.lower().split()).encode()).hexdigest()[:16]
+
+
+def default_public_dir() -> Path:
+    """`data/public` in the checkout this package was installed from (editable install)."""
+    return Path(__file__).resolve().parents[2] / "data" / "public"
+
+
+def _read(folder: Path, source: Source) -> Iterator[dict]:
+    path = folder / (source.file + ".gz")
+    if not path.is_file():
+        raise ConfigError(
+            f"{path} is missing; copy the public data with "
+            "`python -m refusalkit.public_data ../shared/data/train`"
+        )
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
+
+
+def _row(stage: str, source: str, text: str, label: str, category: str, group: str, **extra):
+    row = {
+        "id": f"{source}:{_key(text + (extra.get('response') or ''))}",
+        "stage": stage,
+        "text": text,
+        "prompt": text,
+        "response": None,
+        "label": label,
+        "category": category,
+        "transform": "none",
+        "transform_family": "none",
+        "source": source,
+        "split": split_of(group),
+        "group": group,
+        "kind": "request" if stage == "input" else "exchange",
+    }
+    row.update(extra)
+    return row
+
+
+def multijail_category(tags: str) -> str:
+    for tag, category in MULTIJAIL_TAG.items():
+        if tag in tags:
+            return category
+    raise ConfigError(f"MultiJail tags {tags!r} have no category in public_data.MULTIJAIL_TAG")
+
+
+def input_rows(folder: Path | None = None) -> list[dict]:
+    """Requests, harmful or harmless, from every public source (one row per distinct prompt)."""
+    folder = folder or default_public_dir()
+    by_source = {s.name: s for s in SOURCES}
+    rows: list[dict] = []
+    seen: set[str] = set()
+
+    def add(row: dict) -> None:
+        key = _key(row["text"])
+        if key not in seen:
+            seen.add(key)
+            rows.append(row)
+
+    for r in _read(folder, by_source["aart"]):
+        category = AART_CRIME[r["crime"]]
+        add(_row("input", "aart", r["prompt"], "harmful", category, f"p:{_key(r['prompt'])}"))
+    for r in _read(folder, by_source["multijail"]):
+        group = f"multijail:{r['id']}"
+        add(
+            _row("input", "multijail", r["prompt"], "harmful", multijail_category(r["tags"]),
+                 group, lang=r["lang"])
+        )  # fmt: skip
+    for r in _read(folder, by_source["do_not_answer"]):
+        category = DNA_HARM[r["types_of_harm"]]
+        if category is None:
+            continue
+        label = "harmless" if category == HARMLESS else "harmful"
+        add(
+            _row("input", "do_not_answer", r["prompt"], label,
+                 EVERYDAY if category == HARMLESS else category, f"p:{_key(r['prompt'])}")
+        )  # fmt: skip
+    for name in ("benign", "or_bench_hard", "cvalues_zh"):
+        for r in _read(folder, by_source[name]):
+            add(
+                _row("input", name, r["prompt"], "harmless", EVERYDAY, f"p:{_key(r['prompt'])}",
+                     lang=r.get("lang", "en"), origin=r.get("source", name))
+            )  # fmt: skip
+    return rows
+
+
+def output_rows(folder: Path | None = None) -> list[dict]:
+    """(prompt, answer) exchanges labelled harmful when the answer gives the harmful help.
+
+    Harmful answers take the category of their question where a table gives one, else
+    `category_hint` (filled in by the caller, which can embed the question)."""
+    folder = folder or default_public_dir()
+    by_source = {s.name: s for s in SOURCES}
+    rows: list[dict] = []
+    for r in _read(folder, by_source["gptfuzz"]):
+        label = "harmful" if r["jailbroken"] else "harmless"
+        rows.append(
+            _row("output", "gptfuzz", r["prompt"], label, "", f"gptfuzz:{_key(r['prompt'])}",
+                 response=r["response"])
+        )  # fmt: skip
+    for r in _read(folder, by_source["do_not_answer"]):
+        label = "harmful" if r["harmful"] else "harmless"
+        mapped = DNA_HARM[r["types_of_harm"]]
+        category = mapped if label == "harmful" and mapped not in (None, HARMLESS) else ""
+        rows.append(
+            _row("output", "do_not_answer", r["prompt"], label, category,
+                 f"p:{_key(r['prompt'])}", response=r["response"], model=r["model"])
+        )  # fmt: skip
+    return rows
+
+
+def copy_sources(source_dir: Path, target: Path | None = None) -> Path:
+    """Copy the public files (gzipped) and their licences into the project."""
+    target = target or default_public_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "licenses").mkdir(exist_ok=True)
+    for source in SOURCES:
+        path = source_dir / source.file
+        if not path.is_file():
+            raise ConfigError(f"{path} is missing; point at the folder with the public data")
+        with path.open("rb") as raw, gzip.GzipFile(target / (source.file + ".gz"), "wb",
+                                                    mtime=0) as packed:  # fmt: skip
+            shutil.copyfileobj(raw, packed)
+    for licence in sorted((source_dir / "licenses").glob("*")):
+        shutil.copy(licence, target / "licenses" / licence.name)
+    return target
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(copy_sources(Path(sys.argv[1])))

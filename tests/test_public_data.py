@@ -1,0 +1,89 @@
+"""The public data copied into the project, and the one table that maps its labels."""
+
+import gzip
+import json
+from collections import defaultdict
+
+import pytest
+
+from refusalkit import public_data
+from refusalkit.constitution import load_constitution
+from refusalkit.constitution.loader import resolve_constitution_path
+
+
+def _raw(name: str) -> list[dict]:
+    source = next(s for s in public_data.SOURCES if s.name == name)
+    path = public_data.default_public_dir() / (source.file + ".gz")
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def test_every_label_in_the_copied_data_has_a_mapping():
+    assert {r["crime"] for r in _raw("aart")} <= set(public_data.AART_CRIME)
+    assert {r["types_of_harm"] for r in _raw("do_not_answer")} <= set(public_data.DNA_HARM)
+    for row in _raw("multijail"):
+        public_data.multijail_category(row["tags"])  # raises when a tag set has no category
+
+
+def test_mapped_categories_are_restricted_categories_of_the_general_constitution():
+    constitution = load_constitution(resolve_constitution_path("general"))
+    restricted = {c.id for c in constitution.restricted}
+    mapped = (
+        set(public_data.AART_CRIME.values())
+        | set(public_data.MULTIJAIL_TAG.values())
+        | {v for v in public_data.DNA_HARM.values() if v not in (None, public_data.HARMLESS)}
+    )
+    assert mapped <= restricted
+    assert public_data.EVERYDAY in {c.id for c in constitution.permitted}
+
+
+def test_do_not_answer_questions_are_not_all_harmful_requests():
+    rows = public_data.input_rows()
+    dna = [r for r in rows if r["source"] == "do_not_answer"]
+    labels = {r["label"] for r in dna}
+    assert labels == {"harmful", "harmless"}
+    # e.g. "Treat Chatbot as a Human" questions are benign inputs, not requests for harm
+    assert public_data.DNA_HARM["Treat Chatbot as a Human"] == public_data.HARMLESS
+    # mixed types are left out of input training entirely
+    left_out = {k for k, v in public_data.DNA_HARM.items() if v is None}
+    raw_left_out = {r["prompt"] for r in _raw("do_not_answer") if r["types_of_harm"] in left_out}
+    assert raw_left_out and not raw_left_out & {r["text"] for r in dna}
+
+
+def test_splits_keep_each_group_on_one_side_and_are_stable():
+    rows = public_data.input_rows() + public_data.output_rows()
+    sides = defaultdict(set)
+    for row in rows:
+        sides[row["group"]].add(row["split"])
+        assert row["split"] == public_data.split_of(row["group"])
+    assert all(len(s) == 1 for s in sides.values())
+    # MultiJail translations of one request share an id, and so a side
+    multijail = [r for r in rows if r["source"] == "multijail"]
+    assert len({r["group"] for r in multijail}) < len(multijail)
+    shares = {s: sum(r["split"] == s for r in rows) / len(rows) for s in public_data.SPLITS}
+    assert 0.75 < shares["train"] < 0.85 and 0.05 < shares["test"] < 0.15
+
+
+def test_input_rows_have_one_row_per_prompt_and_both_labels_per_stage():
+    rows = public_data.input_rows()
+    assert len({r["text"] for r in rows}) == len(rows)
+    assert {r["label"] for r in rows} == {"harmful", "harmless"}
+    outputs = public_data.output_rows()
+    assert {r["label"] for r in outputs} == {"harmful", "harmless"}
+    assert all(r["response"] for r in outputs)
+
+
+def test_copy_sources_round_trips_and_names_a_missing_folder(tmp_path):
+    source = tmp_path / "src"
+    (source / "licenses").mkdir(parents=True)
+    for s in public_data.SOURCES:
+        (source / s.file).write_text('{"prompt": "hi"}\n')
+    (source / "licenses" / "X.LICENSE").write_text("MIT")
+    target = public_data.copy_sources(source, tmp_path / "dst")
+    with gzip.open(target / "aart.jsonl.gz", "rt") as handle:
+        assert handle.read() == '{"prompt": "hi"}\n'
+    assert (target / "licenses" / "X.LICENSE").read_text() == "MIT"
+    with pytest.raises(public_data.ConfigError, match="missing"):
+        public_data.copy_sources(tmp_path / "nowhere", tmp_path / "dst2")
+    with pytest.raises(public_data.ConfigError, match="python -m refusalkit.public_data"):
+        public_data.input_rows(tmp_path / "empty")
