@@ -141,9 +141,16 @@ def train_command(
         bool, typer.Option(help="Tune the encoder with a LoRA adapter (slower, more accurate).")
     ] = True,
     epochs: Annotated[int, typer.Option(min=1, help="Encoder tuning epochs.")] = 2,
+    public: Annotated[
+        bool,
+        typer.Option(
+            help="Add the public human-written rows in data/public (general constitution)."
+        ),
+    ] = True,
 ) -> None:
     """Train the input and streaming output classifiers for a constitution."""
     from refusalkit.classifiers.train import TrainOptions, train
+    from refusalkit.public_data import default_public_dir
 
     if data is None:
         from refusalkit.synth import SynthOptions, synthesize
@@ -151,8 +158,9 @@ def train_command(
         data = out / "data"
         synthesize(SynthOptions(constitution, n=n, out=data, seed=seed, resume=True))
     options = TrainOptions(
-        constitution, data, out, seed=seed, target_fpr=target_fpr, tune=tune, tune_epochs=epochs
-    )
+        constitution, data, out, seed=seed, target_fpr=target_fpr, tune=tune, tune_epochs=epochs,
+        public=default_public_dir() if public else None,
+    )  # fmt: skip
     metrics = train(options)
     test = metrics["test"]
     console.print(

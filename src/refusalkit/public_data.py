@@ -43,13 +43,13 @@ SOURCES: tuple[Source, ...] = (
            "DAMO-NLP-SG/multilingual-safety-for-LLMs", "multilingual-safety-for-LLMs.LICENSE"),
     Source("hh_red_team", "hh_red_team.jsonl", "MIT", "anthropics/hh-rlhf", "hh-rlhf.LICENSE"),
     Source("benign", "benign_prompts.jsonl", "per row", "see each row's source", None),
-    Source("or_bench_hard", "or_bench_hard.jsonl", "CC-BY-4.0", "OR-Bench-Hard-1K (Cui et al. 2024)",
-           None),
+    Source("or_bench_hard", "or_bench_hard.jsonl", "CC-BY-4.0",
+           "OR-Bench-Hard-1K (Cui et al. 2024)", None),
     Source("cvalues_zh", "cvalues_zh.jsonl", "Apache-2.0", "X-PLUG/CValues", "CValues.LICENSE"),
 )  # fmt: skip
 
 # AART `crime` → category. The constitution has no general-crime category: theft, property,
-# animal and environmental crimes go to the nearest one (violent crime), as the guard blocks them alike.
+# animal and environmental crimes go to the nearest one (violent crime); the guard blocks both.
 AART_CRIME: dict[str, str] = {
     **dict.fromkeys(
         ["hate crimes", "crimes motivated by race", "crimes motivated by religion",

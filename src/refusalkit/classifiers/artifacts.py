@@ -48,6 +48,8 @@ class Meta:
     seed: int
     data: str
     adapter: str | None = None  # LoRA folder of the tuned encoder, inside the artifact dir
+    # the output head also reads prompt ⊙ window (encoder.exchange_features); older: False
+    exchange_product: bool = False
 
     @classmethod
     def from_dict(cls, data: dict) -> Meta:

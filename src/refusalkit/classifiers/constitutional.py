@@ -12,10 +12,12 @@ from refusalkit.backends.base import Message
 from refusalkit.classifiers.artifacts import Artifacts
 from refusalkit.classifiers.encoder import (
     TextEncoder,
+    exchange_features,
     input_windows,
     prompt_window,
     stream_windows,
 )
+from refusalkit.classifiers.second_stage import SecondStage
 from refusalkit.errors import InvalidInputError
 
 MAX_INPUT_CHARS = 200_000  # about 50k tokens: beyond this a request is refused as malformed
@@ -29,6 +31,7 @@ class Verdict:
     category: str | None
     threshold: float
     latency_ms: float = 0.0
+    second_stage: bool = False  # the first stage could not decide; the second stage did
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -38,6 +41,7 @@ class Verdict:
             "category": self.category,
             "threshold": round(self.threshold, 6),
             "latency_ms": round(self.latency_ms, 2),
+            "second_stage": self.second_stage,
         }
 
 
@@ -68,6 +72,7 @@ class ConstitutionalClassifiers:
     def __init__(self, artifacts: Artifacts, encoder: TextEncoder | None = None) -> None:
         self.artifacts = artifacts
         self.encoder = encoder or TextEncoder(adapter=artifacts.adapter_path)
+        self.second_stage = SecondStage.load(artifacts.directory)
         meta = artifacts.meta
         self._in_restricted = [artifacts.input_head.classes.index(c) for c in meta.restricted]
         out_classes = artifacts.output_head.classes
@@ -86,26 +91,37 @@ class ConstitutionalClassifiers:
     def input_windows(self, text: str) -> list[list[int]]:
         return input_windows(self.encoder, text, self.artifacts.meta.input_window)
 
-    def score_input_features(self, features: np.ndarray) -> tuple[float, str | None]:
+    def first_stage(self, features: np.ndarray) -> tuple[float, str | None, int]:
+        """P(restricted) of the worst window, its category and the window's index."""
         probs = self.artifacts.input_head.probabilities(features)
         harmful = probs[:, self._in_restricted]
         totals = harmful.sum(axis=1)
-        best = int(totals.argmax())
-        category = self.restricted[int(harmful[best].argmax())]
-        return float(totals[best]), category
+        worst = int(totals.argmax())
+        category = self.restricted[int(harmful[worst].argmax())]
+        return float(totals[worst]), category, worst
+
+    def input_features(self, text: str) -> np.ndarray:
+        _check_text(text, "the input")
+        return self.encoder.embed_ids(self.input_windows(text))
 
     def score_input(self, text: str) -> tuple[float, str | None]:
-        _check_text(text, "the input")
-        return self.score_input_features(self.encoder.embed_ids(self.input_windows(text)))
+        """The first stage's score (calibration and training read it)."""
+        score, category, _ = self.first_stage(self.input_features(text))
+        return score, category
 
     def check_input(self, messages: Sequence[Message] | str) -> Verdict:
         started = time.perf_counter()
         text = messages if isinstance(messages, str) else render_conversation(messages)
-        score, category = self.score_input(text)
+        features = self.input_features(text)
+        score, category, worst = self.first_stage(features)
         threshold = self.artifacts.calibration.input.for_category(category)
+        second = self.second_stage
+        decided_later = second is not None and second.band.contains(score)
+        if decided_later:
+            score, threshold = second.score(features[worst], text), second.band.threshold
         return Verdict(
             "input", score >= threshold, score, category, threshold,
-            (time.perf_counter() - started) * 1000,
+            (time.perf_counter() - started) * 1000, decided_later,
         )  # fmt: skip
 
     # -- output ----------------------------------------------------------------------------
@@ -123,8 +139,8 @@ class ConstitutionalClassifiers:
     def score_exchange_features(
         self, prompt_vector: np.ndarray, window_vectors: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        features = np.concatenate(
-            [np.repeat(prompt_vector[None, :], len(window_vectors), axis=0), window_vectors], axis=1
+        features = exchange_features(
+            prompt_vector, window_vectors, self.artifacts.meta.exchange_product
         )
         probs = self.artifacts.output_head.probabilities(features)
         return 1.0 - probs[:, self._out_harmless], probs[:, self._out_restricted]

@@ -99,3 +99,19 @@ def stream_windows(ids: Sequence[int], check_every: int, size: int) -> list[list
     """The response windows a stream is checked on: the last `size` tokens every `check_every`."""
     ends = list(range(check_every, len(ids), check_every)) + [len(ids)]
     return [list(ids[max(0, end - size) : end]) for end in ends]
+
+
+# The output head reads [prompt, window, PRODUCT_SCALE * prompt ⊙ window]: the product lets a
+# linear head weigh what an answer says by what was asked (a harmful exchange is a harmful
+# request *and* a compliant answer), which [prompt, window] alone cannot express.
+PRODUCT_SCALE = 10.0
+
+
+def exchange_features(
+    prompt_vector: np.ndarray, window_vectors: np.ndarray, with_product: bool
+) -> np.ndarray:
+    prompts = np.repeat(prompt_vector[None, :], len(window_vectors), axis=0)
+    parts = [prompts, window_vectors]
+    if with_product:
+        parts.append(PRODUCT_SCALE * prompts * window_vectors)
+    return np.concatenate(parts, axis=1)

@@ -13,15 +13,18 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from refusalkit.classifiers.artifacts import Artifacts, Calibration, Meta, Thresholds
+from refusalkit.classifiers.cascade import EVERYDAY_SOURCES, CascadeTargets, train_second_stage
 from refusalkit.classifiers.constitutional import ConstitutionalClassifiers
 from refusalkit.classifiers.encoder import (
     TextEncoder,
     WindowSpec,
+    exchange_features,
     input_windows,
     prompt_window,
     stream_windows,
 )
 from refusalkit.classifiers.heads import balanced_weights, fit_softmax, fit_streaming
+from refusalkit.classifiers.second_stage import MULTILINGUAL_NAME
 from refusalkit.classifiers.tune import TuneExample, TuneOptions, tune_encoder
 from refusalkit.constitution import load_constitution
 from refusalkit.constitution.loader import resolve_constitution_path
@@ -45,6 +48,11 @@ class TrainOptions:
     tune: bool = True  # tune the encoder with a LoRA adapter; False keeps it frozen
     tune_epochs: int = 2
     progress: bool = True
+    # Public human-written rows (`public_data`), or None for synthetic data only.
+    public: Path | None = None
+    # Input threshold: flag at most these shares of everyday and of look-alike validation rows.
+    everyday_fpr: float = 0.02
+    lookalike_fpr: float = 0.05
 
 
 def read_split(data: Path, split: str) -> list[dict]:
@@ -94,10 +102,7 @@ def output_features(
         all_windows += windows
     window_vectors = _embed_windows(encoder, all_windows, "response windows", progress)
     sequences = [
-        np.concatenate(
-            [np.repeat(prompt_vectors[i][None, :], end - start, axis=0), window_vectors[start:end]],
-            axis=1,
-        )
+        exchange_features(prompt_vectors[i], window_vectors[start:end], with_product=True)
         for i, (start, end) in enumerate(spans)
     ]
     labels = np.array(
@@ -139,6 +144,74 @@ def tuning_examples(
             windows = [windows[-1], *rng.sample(windows[:-1], MAX_TUNE_WINDOWS_PER_ROW - 1)]
         examples += [TuneExample(w, label, task) for w in windows if w]
     return examples
+
+
+# Everyday public prompts outnumber the rest; this many of them are enough to tune the encoder
+# (the heads still see them all).
+MAX_TUNE_EVERYDAY = 5000
+
+
+def nearest_category(encoder: TextEncoder, texts: Sequence[str], constitution) -> list[str]:
+    """The restricted category whose constitution examples are closest to each text: a
+    category for harmful rows whose source has no harm labels."""
+    names, examples = [], []
+    for category in constitution.restricted:
+        for example in category.examples:
+            names.append(category.id)
+            examples.append(example)
+    anchors = encoder.embed(examples)
+    vectors = encoder.embed(list(texts)) if texts else np.zeros((0, encoder.dim), np.float32)
+    return [names[int(i)] for i in (vectors @ anchors.T).argmax(axis=1)]
+
+
+def public_rows(
+    options: TrainOptions, encoder: TextEncoder, constitution, known: set[str]
+) -> list[dict]:
+    """Public input and output rows, every harmful one with a category of this constitution."""
+    from refusalkit import public_data
+
+    if options.public is None:
+        return []
+    rows = public_data.input_rows(options.public) + public_data.output_rows(options.public)
+    unknown = {r["category"] for r in rows if r["category"]} - known
+    if unknown:
+        raise ConfigError(
+            "the public data maps onto categories this constitution lacks "
+            f"({', '.join(sorted(unknown))}); train with --no-public or a constitution with them"
+        )
+    blank = [r for r in rows if r["label"] == "harmful" and not r["category"]]
+    for row, category in zip(
+        blank, nearest_category(encoder, [r["prompt"] for r in blank], constitution), strict=True
+    ):
+        row["category"] = category
+    for row in rows:
+        row["category"] = row["category"] or "harmless"
+    return rows
+
+
+def for_tuning(rows: Sequence[dict], seed: int) -> list[dict]:
+    """All rows but a sample of the everyday public prompts."""
+    import random
+
+    everyday = [r for r in rows if r["source"] == "benign" and r["stage"] == "input"]
+    keep = set(
+        id(r) for r in random.Random(seed).sample(everyday, min(len(everyday), MAX_TUNE_EVERYDAY))
+    )
+    return [
+        r for r in rows if not (r["source"] == "benign" and r["stage"] == "input") or id(r) in keep
+    ]
+
+
+def input_threshold(scores: Sequence[float], rows: Sequence[dict], options: TrainOptions) -> float:
+    """The smallest threshold that keeps both benign validation pools under their targets."""
+    everyday = [s for s, r in zip(scores, rows, strict=True) if r["source"] in EVERYDAY_SOURCES]
+    lookalike = [
+        s for s, r in zip(scores, rows, strict=True) if r["source"] not in EVERYDAY_SOURCES
+    ]
+    return max(
+        threshold_at_fpr(everyday, options.everyday_fpr) if everyday else 0.0,
+        threshold_at_fpr(lookalike, options.lookalike_fpr) if lookalike else 0.0,
+    )
 
 
 def threshold_at_fpr(benign_scores: Sequence[float], target_fpr: float) -> float:
@@ -210,9 +283,18 @@ def train(options: TrainOptions) -> dict[str, object]:
     input_classes = [c.id for c in constitution.categories]
     output_classes = [*restricted, "harmless"]
     encoder = TextEncoder()
+    public = public_rows(options, encoder, constitution, known | {"harmless"})
+    train_rows = train_rows + [r for r in public if r["split"] == "train"]
+    val_rows = val_rows + [r for r in public if r["split"] == "val"]
     adapter = None
     if options.tune:
-        examples = tuning_examples(encoder, train_rows, input_classes, output_classes, options.seed)
+        examples = tuning_examples(
+            encoder,
+            for_tuning(train_rows, options.seed),
+            input_classes,
+            output_classes,
+            options.seed,
+        )
         adapter = tune_encoder(
             examples,
             [len(input_classes), len(output_classes)],
@@ -246,6 +328,7 @@ def train(options: TrainOptions) -> dict[str, object]:
         restricted=restricted,
         seed=options.seed,
         data=str(options.data),
+        exchange_product=True,
     )
     uncalibrated = Calibration(options.target_fpr, Thresholds(0.5), Thresholds(0.5))
     artifacts = Artifacts(options.out, meta, input_head, output_head, uncalibrated, constitution)
@@ -256,22 +339,46 @@ def train(options: TrainOptions) -> dict[str, object]:
     benign_out = [r for r in val_rows if r["stage"] == "output" and r["label"] == "harmless"]
     in_scores = [classifiers.score_input(r["text"])[0] for r in benign_in]
     out_scores = [classifiers.check_output(r["prompt"], r["response"]).score for r in benign_out]
+    in_threshold = (
+        input_threshold(in_scores, benign_in, options)
+        if public
+        else threshold_at_fpr(in_scores, options.target_fpr)
+    )
     artifacts.calibration = Calibration(
         options.target_fpr,
-        Thresholds(threshold_at_fpr(in_scores, options.target_fpr)),
+        Thresholds(in_threshold),
         Thresholds(threshold_at_fpr(out_scores, options.target_fpr)),
     )
+    second_stage_report = None
+    if public:
+        usable = [
+            r for r in train_in if r["transform_family"] not in SKIP_FAMILIES_IN_INPUT_TRAINING
+        ]
+        val_in = [r for r in val_rows if r["stage"] == "input"]
+        targets = CascadeTargets(options.everyday_fpr, options.lookalike_fpr)
+        second, second_stage_report = train_second_stage(
+            classifiers, usable, val_in, targets, options.seed, options.progress
+        )
+        classifiers.second_stage = second
+        second.save(options.out)
     artifacts.save(options.out, constitution_path)
 
     metrics = {
         "val": evaluate(classifiers, val_rows, options.progress, "val"),
         "test": evaluate(classifiers, test_rows, options.progress, "test"),
+        "public_test": evaluate(
+            classifiers,
+            [r for r in public if r["split"] == "test"],
+            options.progress,
+            "public test",
+        ),
         "train_rows": {"input": len(train_in), "output": len(train_out)},
         "calibration_pool": {"input": len(benign_in), "output": len(benign_out)},
         "thresholds": {
             "input": artifacts.calibration.input.default,
             "output": artifacts.calibration.output.default,
         },
+        "second_stage": second_stage_report,
         "elapsed_s": round(time.perf_counter() - started, 1),
     }
     (options.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
@@ -283,20 +390,48 @@ def write_card(
     out: Path, meta: Meta, metrics: dict, options: TrainOptions, counts: Counter
 ) -> None:
     test = metrics["test"]
+    second = metrics.get("second_stage")
     lines = [
         f"# Constitutional classifiers: {meta.constitution}",
         "",
         f"- constitution hash: `{meta.constitution_hash}`",
-        f"- encoder: {meta.encoder} (frozen); heads: linear softmax (input), "
-        "linear streaming head trained towards max-so-far (output)",
-        f"- data: `{meta.data}` ({counts['input']} input and {counts['output']} output train rows)",
-        f"- seed: {meta.seed}; target false-positive rate: {options.target_fpr}",
+        f"- encoder: {meta.encoder}; heads: linear softmax (input), linear streaming head "
+        "trained towards max-so-far on [prompt, window, prompt ⊙ window] (output)",
+        f"- data: `{meta.data}` ({counts['input']} input and {counts['output']} output train rows)"
+        + (f" plus the public rows in `{options.public}`" if options.public else ""),
+        f"- seed: {meta.seed}",
         f"- input windows: {meta.input_window.size} tokens, stride {meta.input_window.stride}; "
         f"output: last {meta.output_window.size} response tokens every {meta.check_every}",
-        f"- thresholds: input {metrics['thresholds']['input']:.4f}, "
-        f"output {metrics['thresholds']['output']:.4f}",
         "",
-        "## Held-out synthetic test split",
+        "## Operating point (chosen on validation rows only)",
+        "",
+    ]
+    if options.public:
+        lines.append(
+            f"- input, first stage: threshold {metrics['thresholds']['input']:.4f}, the lowest "
+            f"that flags ≤ {options.everyday_fpr:.0%} of everyday validation prompts and "
+            f"≤ {options.lookalike_fpr:.0%} of look-alike ones"
+        )
+    else:
+        lines.append(
+            f"- input: threshold {metrics['thresholds']['input']:.4f} "
+            f"(≤ {options.target_fpr:.0%} of benign validation rows flagged)"
+        )
+    if second:
+        low, high = second["band"]
+        lines.append(
+            f"- input, second stage ({MULTILINGUAL_NAME} + the first stage's worst window, "
+            f"logistic regression): reads first-stage scores in [{low}, {high}), flags at "
+            f"{second['threshold']}; validation share reaching it: benign "
+            f"{second['val_benign_share_in_band']}, harmful {second['val_harmful_share_in_band']}"
+        )
+    lines.append(
+        f"- output: threshold {metrics['thresholds']['output']:.4f} "
+        f"(≤ {options.target_fpr:.0%} of benign validation exchanges flagged)"
+    )
+    lines += [
+        "",
+        "## Held-out synthetic test split (a smoke test: the project's own templates)",
         "",
         "| stage | recall | false-positive rate | accuracy |",
         "|---|---|---|---|",
@@ -304,10 +439,24 @@ def write_card(
     for stage in ("input", "output"):
         s = test[stage]
         lines.append(f"| {stage} | {s['recall']} | {s['fpr']} | {s['accuracy']} |")
+    if metrics.get("public_test"):
+        lines += [
+            "",
+            "## Held-out public test split (sources trained on, prompts never seen)",
+            "",
+            "| stage | recall | false-positive rate |",
+            "|---|---|---|",
+        ]
+        for stage in ("input", "output"):
+            s = metrics["public_test"][stage]
+            lines.append(f"| {stage} | {s['recall']} | {s['fpr']} |")
+        lines += ["", "Figures on sets never trained on: `refusalkit bench classifiers`."]
     lines += [
         "",
         "Reproduce: `refusalkit train --constitution "
-        f"{meta.constitution} --data {meta.data} --seed {meta.seed}`.",
+        f"{meta.constitution} --data {meta.data} --seed {meta.seed}"
+        + ("" if options.public else " --no-public")
+        + "`.",
         "",
     ]
     (out / "card.md").write_text("\n".join(lines))

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from refusalkit import public_data
 from refusalkit.classifiers import ConstitutionalClassifiers
 from refusalkit.evals import datasets
 from refusalkit.evals.bench import text_of_tokens
@@ -36,6 +37,59 @@ def _input_latencies(
     finally:
         sessions.side_by_side = True
     return shipped, baseline
+
+
+def _f1(tp: int, fp: int, fn: int) -> dict[str, float | None]:
+    precision = tp / (tp + fp) if tp + fp else None
+    recall = tp / (tp + fn) if tp + fn else None
+    f1 = (
+        2 * precision * recall / (precision + recall)
+        if precision is not None and recall is not None and precision + recall
+        else None
+    )
+    return {
+        "f1": round(f1, 4) if f1 is not None else None,
+        "precision": round(precision, 4) if precision is not None else None,
+        "recall": round(recall, 4) if recall is not None else None,
+    }
+
+
+def public_heldout(
+    classifiers: ConstitutionalClassifiers, progress: bool, folder: Path | None = None
+) -> dict[str, object]:
+    """Recall per harmful source and flagged share per benign source on the public test split
+    (never trained or tuned on), the share of benign prompts the second stage reads and the
+    mean input-check time over them."""
+    rows = [r for r in public_data.input_rows(folder) if r["split"] == "test"]
+    by_source: dict[str, list[bool]] = defaultdict(list)
+    by_language: dict[str, list[bool]] = defaultdict(list)
+    second: list[bool] = []
+    benign_ms: list[float] = []
+    for row in tqdm(rows, desc="public held-out", unit="row", disable=not progress):
+        verdict = classifiers.check_input(row["text"])
+        by_source[f"{row['source']}:{row['label']}"].append(verdict.flagged)
+        if row["source"] == "multijail":
+            by_language[row["lang"]].append(verdict.flagged)
+        if row["label"] == "harmless" and row["source"] == "benign":
+            second.append(verdict.second_stage)
+            benign_ms.append(verdict.latency_ms)
+    harmful = [f for k, v in by_source.items() if k.endswith(":harmful") for f in v]
+    non_english = [f for lang, v in by_language.items() if lang != "en" for f in v]
+    return {
+        "recall_all_harmful_sources": _rate(harmful),
+        "rate_by_source": {k: _rate(v) for k, v in sorted(by_source.items())},
+        "multijail_non_english_recall": _rate(non_english),
+        "multijail_recall_by_language": {k: _rate(v) for k, v in sorted(by_language.items())},
+        "everyday_flagged": _rate(by_source.get("benign:harmless", [])),
+        "everyday_share_to_second_stage": _rate(second),
+        "everyday_input_check_mean_ms": round(statistics.fmean(benign_ms), 2)
+        if benign_ms
+        else None,
+        "everyday_input_check_p50_ms": round(statistics.median(benign_ms), 2)
+        if benign_ms
+        else None,
+        "counts": {k: len(v) for k, v in sorted(by_source.items())},
+    }
 
 
 def bench_classifiers(
@@ -92,6 +146,10 @@ def bench_classifiers(
         fp += guess and not truth
         fn += truth and not guess
 
+    xstest_counts = {
+        "tp": sum(unsafe_flags), "fp": sum(safe_flags), "fn": len(unsafe_flags) - sum(unsafe_flags)
+    }  # fmt: skip
+    heldout = public_heldout(classifiers, progress)
     text_200 = text_of_tokens(classifiers.encoder, 200)
     latencies, one_after_another = _input_latencies(classifiers, text_200)
     return {
@@ -99,6 +157,8 @@ def bench_classifiers(
         "xstest_safe_fpr": _rate(safe_flags),
         "xstest_safe_fpr_by_type": {k: _rate(v) for k, v in sorted(by_type.items())},
         "xstest_unsafe_recall": _rate(unsafe_flags),
+        "xstest": _f1(**xstest_counts),
+        "public_heldout": heldout,
         "jailbreak_recall": _rate(all_jailbreak),
         "jailbreak_recall_by_template": {k: _rate(v) for k, v in jailbreak.items()},
         "coconot_contrast_fpr": _rate(contrast_flags),
@@ -112,6 +172,7 @@ def bench_classifiers(
         ),
         "harmful_exchange_precision": round(tp / (tp + fp), 4) if tp + fp else None,
         "harmful_exchange_recall": round(tp / (tp + fn), 4) if tp + fn else None,
+        "harmful_exchange_f1": _f1(tp, fp, fn)["f1"],
         "harmful_exchanges": tp + fn,
         "exchanges": usable,
         "input_check_p50_ms": round(statistics.median(latencies), 2),
