@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from refusalkit.audit.data import LEVELS
+from refusalkit.audit.guard_stop import guard_stop
 from refusalkit.classifiers.heads import LinearHead
 from refusalkit.errors import ConfigError, ModelNotFoundError
 from refusalkit.taxonomy import BY_ID
@@ -187,8 +188,9 @@ class RefusalClassifier:
             levels = self.level_head.classes
             compliance = levels.index("compliance")
             scores = 1.0 - level_p[:, compliance]
+            stops = [guard_stop(responses[i]) for i in live]
             # Only refusals need a category, and only the category reads the prompt.
-            refusing_rows = [k for k in range(len(live)) if scores[k] >= self.threshold]
+            refusing_rows = [k for k in range(len(live)) if scores[k] >= self.threshold or stops[k]]
             category_p = np.zeros((0, len(self.category_head.classes)))
             if refusing_rows:
                 prompt_x = prompt_features(self.encoder, [prompts[live[k]] for k in refusing_rows])
@@ -199,7 +201,7 @@ class RefusalClassifier:
             refusing_levels = [j for j in range(len(levels)) if j != compliance]
             for k, i in enumerate(live):
                 if k in category_row:
-                    level = levels[max(refusing_levels, key=lambda j: level_p[k, j])]
+                    level = stops[k] or levels[max(refusing_levels, key=lambda j: level_p[k, j])]
                     category = self.category_head.classes[
                         int(np.argmax(category_p[category_row[k]]))
                     ]

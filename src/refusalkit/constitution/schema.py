@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+# What the guard says when its safety check itself fails (no category to name).
+CHECK_FAILED_REFUSAL = "I can't help with that: the safety check could not be completed."
 DEFAULT_REFUSAL = (
     "I can't help with that: it falls under {title}, which this assistant does not assist with. "
     "I'm happy to help with a related, safe question instead."

@@ -25,6 +25,7 @@ from refusalkit.backends.base import (
     validate_messages,
 )
 from refusalkit.classifiers.constitutional import ConstitutionalClassifiers, StreamScorer, Verdict
+from refusalkit.constitution.schema import CHECK_FAILED_REFUSAL
 
 log = logging.getLogger("refusalkit.guard")
 Action = Literal["block", "flag"]
@@ -227,7 +228,7 @@ class Guard:
 
     def refusal_message(self, category: str | None) -> str:
         if category is None:
-            return "I can't help with that: the safety check could not be completed."
+            return CHECK_FAILED_REFUSAL
         return self.constitution.refusal_for(category)
 
     def check_input(self, messages: Sequence[Message] | str) -> Verdict:
