@@ -182,9 +182,12 @@ def test_encoded_payload_is_decoded_before_scoring(shipped):
 def test_long_input_is_scored_over_windows_not_truncated(shipped):
     padding = "\n\n".join(FILLER * 4)
     assert len(shipped.classifiers.encoder.token_ids(padding)) > 2000
-    padding_only = shipped.check_input(padding).score
-    padded = shipped.check_input(f"{padding}\n\n{HARMFUL}").score
-    assert padded > padding_only + 0.3  # the payload, last in the text, is scored, not cut off
+    # the first stage reads the windows (the second stage reads only inputs it cannot decide)
+    padding_only = shipped.classifiers.score_input(padding)[0]
+    padded = shipped.classifiers.score_input(f"{padding}\n\n{HARMFUL}")[0]
+    assert padded > padding_only + 0.2  # the payload, last in the text, is scored, not cut off
+    assert shipped.check_input(f"{padding}\n\n{HARMFUL}").flagged
+    assert not shipped.check_input(padding).flagged
     windows = shipped.classifiers.input_windows(f"{padding}\n\n{HARMFUL}")
     assert len(windows) > 15
     assert shipped.classifiers.encoder.token_ids(HARMFUL)[-3:] == windows[-1][-3:]

@@ -10,6 +10,7 @@ from tqdm.auto import tqdm
 
 from refusalkit.classifiers.constitutional import ConstitutionalClassifiers
 from refusalkit.classifiers.second_stage import (
+    MAX_CHARS,
     Band,
     MultilingualEncoder,
     SecondStage,
@@ -82,11 +83,15 @@ def choose_band(
     high_index = int(np.floor(targets.band_fpr * len(benign_sorted)))
     high = float(np.nextafter(benign_sorted[high_index], 1.0)) if len(benign_sorted) else 1.0
     low, high = min(low, stage_one_threshold), max(high, stage_one_threshold)
-    in_band = (first >= low) & (first < high)
+    short = np.array([len(r["text"]) <= MAX_CHARS for r in rows])
+    in_band = (first >= low) & (first < high) & short
     threshold = 0.0
     for pool, fpr in ((everyday, targets.everyday_fpr), (lookalike, targets.lookalike_fpr)):
         if pool.any():
-            outside = first[pool & ~in_band] >= high
+            outside = (
+                first[pool & ~in_band]
+                >= np.where(short, high, stage_one_threshold)[pool & ~in_band]
+            )
             threshold = max(threshold, _allowed_threshold(outside, second[pool & in_band], fpr))
     return Band(low=low, high=high, threshold=threshold)
 
@@ -113,7 +118,9 @@ def train_second_stage(
     val_second = head.probabilities(x_val)[:, 1]
     threshold = classifiers.artifacts.calibration.input.default
     band = choose_band(val_first, val_second, val_rows, threshold, targets)
-    in_band = (val_first >= band.low) & (val_first < band.high)
+    in_band = np.array(
+        [band.contains(float(s), r["text"]) for s, r in zip(val_first, val_rows, strict=True)]
+    )
     benign = np.array([r["label"] != "harmful" for r in val_rows])
     report = {
         "band": [round(band.low, 4), round(band.high, 4)],

@@ -116,7 +116,9 @@ class ConstitutionalClassifiers:
         score, category, worst = self.first_stage(features)
         threshold = self.artifacts.calibration.input.for_category(category)
         second = self.second_stage
-        decided_later = second is not None and second.band.contains(score)
+        # a per-category threshold set by the user is the decision: no second stage for it
+        overridden = category in self.artifacts.calibration.input.per_category
+        decided_later = second is not None and not overridden and second.band.contains(score, text)
         if decided_later:
             score, threshold = second.score(features[worst], text), second.band.threshold
         return Verdict(

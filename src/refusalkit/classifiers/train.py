@@ -111,6 +111,32 @@ def output_features(
     return sequences, labels
 
 
+def with_benign_prompts(
+    sequences: list[np.ndarray],
+    labels: np.ndarray,
+    rows: Sequence[dict],
+    harmless: int,
+    dim: int,
+    seed: int,
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Each harmful answer once more, asked by a benign prompt: harmful text must be stopped
+    whatever the request looked like (a jailbreak hides the request, not the answer). Without
+    this, data whose harmful answers all follow harmful requests teaches the head to lean on the
+    prompt."""
+    import random
+
+    benign = [i for i, r in enumerate(rows) if r.get("kind") == "helpful"]
+    harmful = [i for i, y in enumerate(labels) if y != harmless]
+    if not benign or not harmful:
+        return sequences, labels
+    rng = random.Random(f"benign-prompts:{seed}")
+    extra = []
+    for i in harmful:
+        prompt = sequences[rng.choice(benign)][0, :dim]
+        extra.append(exchange_features(prompt, sequences[i][:, dim : 2 * dim], with_product=True))
+    return sequences + extra, np.concatenate([labels, labels[harmful]])
+
+
 # Tuning cost grows with every window; a few per row carry what the row teaches.
 MAX_TUNE_WINDOWS_PER_ROW = 2
 
@@ -312,6 +338,10 @@ def train(options: TrainOptions) -> dict[str, object]:
 
     train_out = [r for r in train_rows if r["stage"] == "output"]
     sequences, y_out = output_features(encoder, train_out, output_classes, options.progress)
+    harmless_index = output_classes.index("harmless")
+    sequences, y_out = with_benign_prompts(
+        sequences, y_out, train_out, harmless_index, encoder.dim, options.seed
+    )
     output_head = fit_streaming(
         sequences, y_out, output_classes, output_classes.index("harmless"), seed=options.seed
     )

@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 
 from refusalkit import public_data
 from refusalkit.classifiers import ConstitutionalClassifiers
+from refusalkit.classifiers.constitutional import Verdict
 from refusalkit.evals import datasets
 from refusalkit.evals.bench import text_of_tokens
 from refusalkit.evals.jailbreaks import TEMPLATES, wrap
@@ -92,6 +93,26 @@ def public_heldout(
     }
 
 
+def recall_at_fpr(
+    safe: list[Verdict], unsafe: list[Verdict], fprs: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1)
+) -> dict[str, float | None]:
+    """Unsafe recall if the deciding threshold were moved until `fpr` of the safe prompts are
+    flagged: a report of how far the scores separate, never a way to choose a threshold.
+    Inputs decided by the second stage move with its threshold; the rest keep their verdicts."""
+    curve: dict[str, float | None] = {}
+    for fpr in fprs:
+        fixed = sum(v.flagged for v in safe if not v.second_stage)
+        movable = sorted((v.score for v in safe if v.second_stage), reverse=True)
+        allowance = int(np.floor(fpr * len(safe))) - fixed
+        if allowance < 0:
+            curve[f"{fpr:g}"] = None
+            continue
+        threshold = movable[allowance] if allowance < len(movable) else -1.0
+        hits = [(v.score > threshold) if v.second_stage else v.flagged for v in unsafe]
+        curve[f"{fpr:g}"] = _rate(hits)
+    return curve
+
+
 def bench_classifiers(
     classifiers: ConstitutionalClassifiers, data_dir: Path, progress: bool = True
 ) -> dict[str, object]:
@@ -104,8 +125,10 @@ def bench_classifiers(
     prompts = datasets.xstest_prompts(data_dir)
     safe = [p for p in prompts if p.safe]
     unsafe = [p for p in prompts if not p.safe]
-    safe_flags = [flagged(p.prompt) for p in bar(safe, "xstest safe")]
-    unsafe_flags = [flagged(p.prompt) for p in bar(unsafe, "xstest unsafe")]
+    safe_verdicts = [classifiers.check_input(p.prompt) for p in bar(safe, "xstest safe")]
+    unsafe_verdicts = [classifiers.check_input(p.prompt) for p in bar(unsafe, "xstest unsafe")]
+    safe_flags = [v.flagged for v in safe_verdicts]
+    unsafe_flags = [v.flagged for v in unsafe_verdicts]
     by_type: dict[str, list[bool]] = defaultdict(list)
     for p, hit in zip(safe, safe_flags, strict=True):
         by_type[p.type].append(hit)
@@ -158,6 +181,7 @@ def bench_classifiers(
         "xstest_safe_fpr_by_type": {k: _rate(v) for k, v in sorted(by_type.items())},
         "xstest_unsafe_recall": _rate(unsafe_flags),
         "xstest": _f1(**xstest_counts),
+        "xstest_unsafe_recall_at_safe_flagged": recall_at_fpr(safe_verdicts, unsafe_verdicts),
         "public_heldout": heldout,
         "jailbreak_recall": _rate(all_jailbreak),
         "jailbreak_recall_by_template": {k: _rate(v) for k, v in jailbreak.items()},
