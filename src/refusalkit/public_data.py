@@ -25,28 +25,19 @@ EVERYDAY = "everyday_requests"
 @dataclass(frozen=True)
 class Source:
     name: str
-    file: str
-    licence: str
-    origin: str
-    licence_file: str | None  # under licenses/; None where the rows carry their own licence
+    file: str  # licence and attribution of each: data/public/README.md
 
 
 SOURCES: tuple[Source, ...] = (
-    Source("aart", "aart.jsonl", "CC-BY-4.0",
-           "google-research-datasets/aart-ai-safety-dataset", "aart-ai-safety-dataset.LICENSE"),
-    Source("do_not_answer", "do_not_answer.jsonl", "Apache-2.0",
-           "Do-Not-Answer (Wang et al. 2023) via kunishou/do-not-answer-ja",
-           "do-not-answer-ja.LICENSE"),
-    Source("gptfuzz", "gptfuzz_responses.jsonl", "MIT", "sherdencooper/GPTFuzz",
-           "GPTFuzz.LICENSE"),
-    Source("multijail", "multijail.jsonl", "MIT",
-           "DAMO-NLP-SG/multilingual-safety-for-LLMs", "multilingual-safety-for-LLMs.LICENSE"),
-    Source("hh_red_team", "hh_red_team.jsonl", "MIT", "anthropics/hh-rlhf", "hh-rlhf.LICENSE"),
-    Source("benign", "benign_prompts.jsonl", "per row", "see each row's source", None),
-    Source("or_bench_hard", "or_bench_hard.jsonl", "CC-BY-4.0",
-           "OR-Bench-Hard-1K (Cui et al. 2024)", None),
-    Source("cvalues_zh", "cvalues_zh.jsonl", "Apache-2.0", "X-PLUG/CValues", "CValues.LICENSE"),
-)  # fmt: skip
+    Source("aart", "aart.jsonl"),
+    Source("do_not_answer", "do_not_answer.jsonl"),
+    Source("gptfuzz", "gptfuzz_responses.jsonl"),
+    Source("multijail", "multijail.jsonl"),
+    Source("hh_red_team", "hh_red_team.jsonl"),
+    Source("benign", "benign_prompts.jsonl"),
+    Source("or_bench_hard", "or_bench_hard.jsonl"),
+    Source("cvalues_zh", "cvalues_zh.jsonl"),
+)
 
 # AART `crime` → category. The constitution has no general-crime category: theft, property,
 # animal and environmental crimes go to the nearest one (violent crime); the guard blocks both.
