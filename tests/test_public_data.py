@@ -87,3 +87,33 @@ def test_copy_sources_round_trips_and_names_a_missing_folder(tmp_path):
         public_data.copy_sources(tmp_path / "nowhere", tmp_path / "dst2")
     with pytest.raises(public_data.ConfigError, match="python -m refusalkit.public_data"):
         public_data.input_rows(tmp_path / "empty")
+
+
+def test_do_not_answer_actions_map_to_levels_and_groups_for_the_audit():
+    from refusalkit.taxonomy import BY_ID
+
+    assert set(public_data.DNA_ACTION) == {r["action"] for r in _raw("do_not_answer")}
+    assert public_data.DNA_ACTION[0] == ("full_refusal", "should_not")
+    assert public_data.DNA_ACTION[4] == ("full_refusal", "cannot")
+    assert public_data.DNA_ACTION[2][0] == public_data.DNA_ACTION[5][0] == "compliance"
+    assert public_data.DNA_ACTION[1] is None and public_data.DNA_ACTION[3] is None  # mixed
+    harms = set(public_data.DNA_HARM)
+    for (harm, action), category in public_data.DNA_REFUSAL_CATEGORY.items():
+        assert harm in harms and category in BY_ID
+        assert public_data.DNA_ACTION[action] is not None
+    rows = public_data.answer_rows()
+    dna = [r for r in rows if r["source"] == "do_not_answer"]
+    assert {r["action"] for r in dna} == {0, 2, 4, 5}
+    for row in rows:
+        assert (row["level"] == "compliance") == (row["group"] is None)
+        if row["category"]:
+            assert BY_ID[row["category"]].group == row["group"]
+    # Every row of a prompt lands in one split, so a held-out prompt is unseen in every voice.
+    splits = defaultdict(set)
+    for row in rows:
+        splits[row["prompt_group"]].add(row["split"])
+    assert all(len(s) == 1 for s in splits.values())
+    assert {r["model"] for r in dna} == {"GPT4", "ChatGPT", "Claude", "llama2-7b-chat"}
+    fuzz = [r for r in rows if r["source"] == "gptfuzz"]
+    assert fuzz and all(r["level"] == "full_refusal" for r in fuzz)
+    assert len({r["response"] for r in fuzz}) == len(fuzz)  # one row per distinct answer

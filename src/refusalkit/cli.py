@@ -398,11 +398,19 @@ def bench_audit_command(
         typer.Option(help="Folder with xstest/ (default: $REFUSALKIT_EVAL_DATA)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line on stdout.")] = False,
+    voices: Annotated[
+        bool,
+        typer.Option(help="Also leave-one-model-out on Do-Not-Answer and the public test split."),
+    ] = True,
 ) -> None:
-    """Refusal-audit accuracy and throughput on XSTest's 2,250 human-labelled completions."""
+    """Refusal-audit accuracy beside string matching: XSTest's 2,250 human-labelled completions
+    (and throughput), other models' answers held out by model and by prompt."""
     from refusalkit.evals.audit import bench_audit
 
-    _print_result(bench_audit(_eval_data_dir(data_dir), classifier), as_json)
+    _print_result(
+        bench_audit(_eval_data_dir(data_dir), classifier, progress=not as_json, voices=voices),
+        as_json,
+    )
 
 
 def _eval_data_dir(data_dir: Path | None) -> Path:

@@ -104,16 +104,27 @@ def audit_train(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed for data and training.")] = 0,
     epochs: Annotated[int, typer.Option(min=1, help="Encoder tuning epochs.")] = 2,
+    public: Annotated[
+        bool, typer.Option(help="Also fit the heads on other models' labelled answers.")
+    ] = True,
+    reuse_encoder: Annotated[
+        Path | None,
+        typer.Option(help="Keep this classifier's encoder; refit only the heads (~1 min)."),
+    ] = None,
 ) -> None:
-    """Train the refusal level and category classifiers from the project's own data."""
+    """Train the refusal level and category classifiers from the project's data."""
     from refusalkit.audit.train import DEFAULT_PREF, DEFAULT_SYNTH, AuditTrainOptions, train_audit
 
     options = AuditTrainOptions(
         out=out, synth=synth or DEFAULT_SYNTH, pref=pref or DEFAULT_PREF, seed=seed,
-        tune_epochs=epochs,
+        tune_epochs=epochs, public=public, reuse_encoder=reuse_encoder,
     )  # fmt: skip
     metrics = train_audit(options)
-    console.print(f"wrote {out}: held-out {json.dumps(metrics['heldout_test'])}")
+    console.print(f"wrote {out}: held-out (own composed split, a smoke test) "
+                  f"{json.dumps(metrics['heldout_test'])}")  # fmt: skip
+    if metrics.get("public_test"):
+        console.print(f"public test split (other models' answers): "
+                      f"{json.dumps(metrics['public_test'])}")  # fmt: skip
 
 
 def print_model_audit(result: dict) -> None:

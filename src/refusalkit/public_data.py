@@ -110,6 +110,41 @@ MULTIJAIL_TAG: dict[str, str] = {
     "Adult content": "non_consensual_sexual",
 }
 
+# Do-Not-Answer `action` → (refusal level, taxonomy group) for the refusal audit. Levels follow
+# XSTest: a response that declines, or only points elsewhere, is a full refusal; one that answers
+# (with caveats or both sides) is compliance. Actions 1 ("refutes the opinion or premise") and 3
+# ("answers with a disclaimer or refers to an expert") are left out: each holds flat refusals
+# ("I apologize, but I cannot assist with…", "I cannot prescribe any medication… consult a
+# professional") beside real answers, so neither has one level (counts: docs/audit.md).
+DNA_ACTION: dict[int, tuple[str, str | None] | None] = {
+    0: ("full_refusal", "should_not"),  # refuses, or says it can't assist
+    1: None,
+    2: ("compliance", None),  # gives both sides
+    3: None,
+    4: ("full_refusal", "cannot"),  # lacks the knowledge or ability, or is unsure
+    5: ("compliance", None),  # follows the instruction
+}
+
+# (`types_of_harm`, action) → taxonomy category of the refusal; rows not listed refuse for a
+# reason the taxonomy cannot name from the harm type alone (their group is still known).
+DNA_REFUSAL_CATEGORY: dict[tuple[str, int], str] = {
+    ("Assisting illegal activities", 0): "legal_compliance",
+    ("Compromise privacy by leaking or inferring private information (person/individual)", 0):
+        "privacy",
+    ("Risks from leaking or inferring sensitive information (organization/gov)", 0): "privacy",
+    ("Adult Content", 0): "nsfw",
+    ("Toxic language (hate speech)", 0): "nsfw",
+    ("Social stereotypes and unfair discrimination", 0): "nsfw",
+    ("Mental Health or Overreliance Crisis", 0): "information_hazards",
+    # "What is your home address?", "be my friend": the model has no such identity.
+    ("Treat Chatbot as a Human", 0): "missing_identity",
+    ("Treat Chatbot as a Human", 4): "missing_identity",
+    ("Compromise privacy by leaking or inferring private information (person/individual)", 4):
+        "training_data_limits",
+    ("Risks from leaking or inferring sensitive information (organization/gov)", 4):
+        "training_data_limits",
+}  # fmt: skip
+
 SPLITS = ("train", "val", "test")
 
 
@@ -230,6 +265,46 @@ def output_rows(folder: Path | None = None) -> list[dict]:
             _row("output", "do_not_answer", r["prompt"], label, category,
                  f"p:{_key(r['prompt'])}", response=r["response"], model=r["model"])
         )  # fmt: skip
+    return rows
+
+
+def answer_rows(folder: Path | None = None) -> list[dict]:
+    """Other models' answers with a human refusal label, for the refusal audit: Do-Not-Answer
+    (four models, `action` mapped by DNA_ACTION) and GPTFuzz answers that were not jailbroken
+    (refusals and deflections of a harmful request: full refusals, one row per distinct answer).
+    GPTFuzz's jailbroken answers are left out: many refuse first and then comply (partial) and
+    the label does not say which."""
+    from refusalkit.taxonomy import BY_ID
+
+    folder = folder or default_public_dir()
+    by_source = {s.name: s for s in SOURCES}
+    rows: list[dict] = []
+    for r in _read(folder, by_source["do_not_answer"]):
+        mapped = DNA_ACTION[r["action"]]
+        if mapped is None:
+            continue
+        level, group = mapped
+        category = DNA_REFUSAL_CATEGORY.get((r["types_of_harm"], r["action"]))
+        if category is not None:
+            group = BY_ID[category].group
+        prompt_group = f"p:{_key(r['prompt'])}"
+        rows.append({
+            "prompt": r["prompt"], "response": r["response"], "level": level, "group": group,
+            "category": category, "source": "do_not_answer", "model": r["model"],
+            "action": r["action"], "prompt_group": prompt_group, "split": split_of(prompt_group),
+        })  # fmt: skip
+    seen: set[str] = set()
+    for r in _read(folder, by_source["gptfuzz"]):
+        key = _key(r["response"])
+        if r["jailbroken"] or key in seen or not r["response"].strip():
+            continue
+        seen.add(key)
+        prompt_group = f"gptfuzz:{_key(r['prompt'])}"
+        rows.append({
+            "prompt": r["prompt"], "response": r["response"], "level": "full_refusal",
+            "group": "should_not", "category": None, "source": "gptfuzz", "model": "ChatGPT",
+            "action": None, "prompt_group": prompt_group, "split": split_of(prompt_group),
+        })  # fmt: skip
     return rows
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from refusalkit.audit.data import LEVELS
 from refusalkit.audit.guard_stop import guard_stop
+from refusalkit.audit.markers import marker_features
 from refusalkit.classifiers.heads import LinearHead
 from refusalkit.errors import ConfigError, ModelNotFoundError
 from refusalkit.taxonomy import BY_ID
@@ -142,6 +143,17 @@ def prompt_features(encoder: BatchEncoder, prompts: Sequence[str]) -> np.ndarray
     return encoder.embed([i[-PROMPT_TOKENS:] for i in encoder.token_ids(prompts)])
 
 
+# Markers are 0/1; scaled so a linear head weighs them like the unit-length vectors beside them.
+MARKER_WEIGHT = 3.0
+
+
+def level_features(response_x: np.ndarray, responses: Sequence[str], markers: bool) -> np.ndarray:
+    """What the level head reads: the response vectors, and what a keyword matcher sees."""
+    if not markers:
+        return response_x
+    return np.hstack([response_x, MARKER_WEIGHT * marker_features(responses)])
+
+
 def features(
     encoder: BatchEncoder,
     prompts: Sequence[str],
@@ -153,6 +165,21 @@ def features(
         response_features(encoder, responses, opening_tokens),
         prompt_features(encoder, prompts),
     )
+
+
+def refusal_levels(
+    level_p: np.ndarray, classes: list[str], threshold: float
+) -> tuple[np.ndarray, list[str]]:
+    """(refusal scores, levels): a refusal when P(not compliance) reaches the threshold, then
+    the likelier of partial and full."""
+    compliance = classes.index("compliance")
+    scores = 1.0 - level_p[:, compliance]
+    refusing = [j for j in range(len(classes)) if j != compliance]
+    levels = [
+        classes[max(refusing, key=lambda j: row[j])] if score >= threshold else "compliance"
+        for row, score in zip(level_p, scores, strict=True)
+    ]
+    return scores, levels
 
 
 class RefusalClassifier:
@@ -175,6 +202,7 @@ class RefusalClassifier:
         adapter = self.directory / self.meta["adapter"] if self.meta.get("adapter") else None
         self.encoder = BatchEncoder(adapter, threads)
         self.threshold = float(self.meta.get("threshold", 0.5))
+        self.markers = bool(self.meta.get("markers", False))
 
     def classify(self, prompts: Sequence[str], responses: Sequence[str]) -> list[AuditResult]:
         results: list[AuditResult | None] = [None] * len(responses)
@@ -183,11 +211,12 @@ class RefusalClassifier:
             if not response.strip():  # saying nothing refuses the request
                 results[i] = AuditResult(True, "full_refusal", 1.0, "unclassified", "none", True)
         if live:
-            response_x = response_features(self.encoder, [responses[i] for i in live])
-            level_p = self.level_head.probabilities(response_x)
-            levels = self.level_head.classes
-            compliance = levels.index("compliance")
-            scores = 1.0 - level_p[:, compliance]
+            live_responses = [responses[i] for i in live]
+            response_x = response_features(self.encoder, live_responses)
+            level_p = self.level_head.probabilities(
+                level_features(response_x, live_responses, self.markers)
+            )
+            scores, predicted = refusal_levels(level_p, self.level_head.classes, self.threshold)
             stops = [guard_stop(responses[i]) for i in live]
             # Only refusals need a category, and only the category reads the prompt.
             refusing_rows = [k for k in range(len(live)) if scores[k] >= self.threshold or stops[k]]
@@ -198,10 +227,9 @@ class RefusalClassifier:
                     np.hstack([response_x[refusing_rows], prompt_x])
                 )
             category_row = {k: n for n, k in enumerate(refusing_rows)}
-            refusing_levels = [j for j in range(len(levels)) if j != compliance]
             for k, i in enumerate(live):
                 if k in category_row:
-                    level = stops[k] or levels[max(refusing_levels, key=lambda j: level_p[k, j])]
+                    level = stops[k] or predicted[k]
                     category = self.category_head.classes[
                         int(np.argmax(category_p[category_row[k]]))
                     ]

@@ -33,6 +33,8 @@ class AuditExample:
     category: str | None  # taxonomy id for refusals, None for compliance
     source: str
     group: str  # examples sharing a group never straddle a split
+    model: str = ""  # whose voice: a public answer's model; empty for composed examples
+    taxonomy_group: str | None = None  # should_not / cannot where known without a category
 
 
 def load_audit_seeds(path: Path = SEEDS_PATH) -> dict:
@@ -233,6 +235,17 @@ def build_examples(
         rng.shuffle(examples)
         out[split] = examples
     return out["train"], out["test"]
+
+
+def public_examples(rows: list[dict]) -> dict[str, list[AuditExample]]:
+    """`public_data.answer_rows()` as examples, by split (train / val / test, split by prompt)."""
+    out: dict[str, list[AuditExample]] = {"train": [], "val": [], "test": []}
+    for row in rows:
+        out[row["split"]].append(
+            AuditExample(row["prompt"], row["response"], row["level"], row["category"],
+                         row["source"], row["prompt_group"], row["model"], row["group"])
+        )  # fmt: skip
+    return out
 
 
 def read_jsonl(path: Path) -> list[dict]:

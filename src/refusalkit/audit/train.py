@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from refusalkit.audit.classifier import (
     OPENING_TOKENS,
@@ -17,11 +19,19 @@ from refusalkit.audit.classifier import (
     RefusalClassifier,
     encoder_tokenizer,
     features,
+    level_features,
     token_ids,
 )
-from refusalkit.audit.data import LEVELS, AuditExample, build_examples, read_jsonl
-from refusalkit.classifiers.heads import balanced_weights, fit_softmax
+from refusalkit.audit.data import (
+    LEVELS,
+    AuditExample,
+    build_examples,
+    public_examples,
+    read_jsonl,
+)
+from refusalkit.classifiers.heads import LinearHead, balanced_weights, fit_softmax
 from refusalkit.classifiers.tune import TuneExample, TuneOptions, tune_encoder
+from refusalkit.errors import ConfigError
 from refusalkit.taxonomy import CATEGORIES
 
 REPO = Path(__file__).resolve().parents[3]
@@ -35,6 +45,8 @@ class AuditTrainOptions:
     out: Path
     synth: Path = DEFAULT_SYNTH
     pref: Path = DEFAULT_PREF
+    public: bool = True  # other models' human-labelled answers (data/public) for the heads
+    reuse_encoder: Path | None = None  # a classifier folder whose adapter to keep (heads only)
     seed: int = 0
     tune_epochs: int = 2
     progress: bool = True
@@ -47,18 +59,25 @@ def _synth_rows(directory: Path) -> list[dict]:
     return [r for r in rows if r.get("stage") == "output"]
 
 
-def train_audit(options: AuditTrainOptions) -> dict[str, object]:
-    started = time.perf_counter()
-    train, test = build_examples(
-        _synth_rows(options.synth), read_jsonl(options.pref), seed=options.seed
-    )
+def composed_examples(options: AuditTrainOptions) -> tuple[list[AuditExample], list[AuditExample]]:
+    return build_examples(_synth_rows(options.synth), read_jsonl(options.pref), seed=options.seed)
+
+
+def opening_cuts(examples: list[AuditExample], seed: int) -> list[int]:
+    # Openings cut at random lengths: a refusal's opening cut mid-sentence (as long refusals
+    # are at run time) must still read as a refusal, and where a cut falls must not be a cue.
+    rng = random.Random(f"audit-cuts:{seed}")
+    return [rng.randint(MIN_OPENING_TOKENS, OPENING_TOKENS) for _ in examples]
+
+
+def _tune(train: list[AuditExample], options: AuditTrainOptions) -> Path:
+    """The encoder learns refusals from the composed examples only: public answers reach the
+    heads alone, so refitting the heads without one model's answers is an honest test of that
+    model's voice (leave_one_model_out)."""
     categories = [c.id for c in CATEGORIES]
     levels = list(LEVELS)
     tokenizer = encoder_tokenizer()  # the tuning windows need word pieces, not a model
-    # Openings cut at random lengths: a refusal's opening cut mid-sentence (as long refusals
-    # are at run time) must still read as a refusal, and where a cut falls must not be a cue.
-    rng = random.Random(f"audit-cuts:{options.seed}")
-    cuts = [rng.randint(MIN_OPENING_TOKENS, OPENING_TOKENS) for _ in train]
+    cuts = opening_cuts(train, options.seed)
     windows = [
         ids[:cut]
         for ids, cut in zip(token_ids(tokenizer, [e.response for e in train]), cuts, strict=True)
@@ -72,44 +91,108 @@ def train_audit(options: AuditTrainOptions) -> dict[str, object]:
         for window, e in zip(windows, train, strict=True)
         if window and e.category
     ]
-    options.out.mkdir(parents=True, exist_ok=True)
-    adapter = tune_encoder(
+    return tune_encoder(
         tune_examples,
         [len(levels), len(categories)],
         options.out,
         TuneOptions(epochs=options.tune_epochs, seed=options.seed, progress=options.progress),
     )
-    encoder = BatchEncoder(adapter)
-    prompts, responses = [e.prompt for e in train], [e.response for e in train]
-    full_x, full_prompt_x = features(encoder, prompts, responses)
-    cut_x, _ = features(encoder, prompts, responses, cuts)
-    response_x = np.vstack([full_x, cut_x])
-    x = np.hstack([response_x, np.vstack([full_prompt_x, full_prompt_x])])
-    doubled = train + train  # each example twice: full opening and cut opening
-    y_level = np.array([levels.index(e.level) for e in doubled])
-    level_head = fit_softmax(
-        response_x, y_level, levels, seed=options.seed, class_weight=balanced_weights(y_level, 3)
+
+
+@dataclass
+class HeadRows:
+    """Features and labels the heads are fitted on: each composed example twice (full and cut
+    opening), each public answer once."""
+
+    examples: list[AuditExample]
+    level_x: np.ndarray
+    category_x: np.ndarray
+
+    def subset(self, keep: list[bool]) -> HeadRows:
+        index = [i for i, k in enumerate(keep) if k]
+        return HeadRows(
+            [self.examples[i] for i in index], self.level_x[index], self.category_x[index]
+        )
+
+
+def head_rows(
+    encoder: BatchEncoder, composed: list[AuditExample], public: list[AuditExample], seed: int
+) -> HeadRows:
+    prompts, responses = [e.prompt for e in composed], [e.response for e in composed]
+    full_x, prompt_x = features(encoder, prompts, responses)
+    cut_x, _ = features(encoder, prompts, responses, opening_cuts(composed, seed))
+    public_x, public_prompt_x = features(
+        encoder, [e.prompt for e in public], [e.response for e in public]
     )
-    refusals = [i for i, e in enumerate(doubled) if e.category]
-    y_category = np.array([categories.index(doubled[i].category) for i in refusals])
-    category_head = fit_softmax(
-        x[refusals], y_category, categories, seed=options.seed,
-        class_weight=balanced_weights(y_category, len(categories)),
+    response_x = np.vstack([full_x, cut_x, public_x])
+    examples = composed + composed + public
+    level_x = level_features(response_x, [e.response for e in examples], markers=True)
+    category_x = np.hstack([response_x, np.vstack([prompt_x, prompt_x, public_prompt_x])])
+    return HeadRows(examples, level_x, category_x)
+
+
+def fit_level_head(rows: HeadRows, seed: int) -> LinearHead:
+    """Multinomial logistic regression, classes balanced, fitted to convergence (scikit-learn)."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=1.0, max_iter=3000, class_weight="balanced", random_state=seed)
+    model.fit(rows.level_x, [e.level for e in rows.examples])
+    return LinearHead(
+        model.coef_.astype(np.float32),
+        model.intercept_.astype(np.float32),
+        [str(c) for c in model.classes_],
+    )
+
+
+def fit_category_head(rows: HeadRows, seed: int) -> LinearHead:
+    categories = [c.id for c in CATEGORIES]
+    refusals = [i for i, e in enumerate(rows.examples) if e.category]
+    y = np.array([categories.index(rows.examples[i].category or "") for i in refusals])
+    return fit_softmax(
+        rows.category_x[refusals], y, categories, seed=seed,
+        class_weight=balanced_weights(y, len(categories)),
     )  # fmt: skip
-    level_head.save(options.out / "level_head.npz")
-    category_head.save(options.out / "category_head.npz")
+
+
+def train_audit(options: AuditTrainOptions) -> dict[str, object]:
+    from refusalkit.public_data import answer_rows
+
+    started = time.perf_counter()
+    train, test = composed_examples(options)
+    public = public_examples(answer_rows()) if options.public else {"train": [], "val": [],
+                                                                     "test": []}  # fmt: skip
+    options.out.mkdir(parents=True, exist_ok=True)
+    if options.reuse_encoder is not None:
+        meta_path = options.reuse_encoder / "meta.json"
+        if not meta_path.is_file():
+            raise ConfigError(f"{options.reuse_encoder} holds no refusal classifier (no meta.json)")
+        adapter = options.out / "encoder_adapter"
+        source = options.reuse_encoder / json.loads(meta_path.read_text())["adapter"]
+        if source.resolve() != adapter.resolve():
+            shutil.rmtree(adapter, ignore_errors=True)
+            shutil.copytree(source, adapter)
+    else:
+        adapter = _tune(train, options)
+    encoder = BatchEncoder(adapter)
+    rows = head_rows(encoder, train, public["train"] + public["val"], options.seed)
+    fit_level_head(rows, options.seed).save(options.out / "level_head.npz")
+    fit_category_head(rows, options.seed).save(options.out / "category_head.npz")
     meta = {
         "adapter": adapter.name,
         "threshold": 0.5,
+        "markers": True,
         "encoder": "all-MiniLM-L6-v2 + LoRA, int8 ONNX",
+        "encoder_tuned_on": "composed examples only (seeds, synth, CoCoNot pref)",
         "seed": options.seed,
-        "train_examples": len(train),
+        "train_examples": len(train) + len(public["train"]) + len(public["val"]),
         "test_examples": len(test),
     }
     (options.out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    classifier = RefusalClassifier(options.out)
     metrics = {
-        "heldout_test": evaluate(RefusalClassifier(options.out), test),
-        "train_sources": dict(Counter(e.source for e in train)),
+        "heldout_test": evaluate(classifier, test),
+        "public_test": evaluate(classifier, public["test"]) if public["test"] else None,
+        "train_sources": dict(Counter(e.source for e in train + public["train"] + public["val"])),
         "elapsed_s": round(time.perf_counter() - started, 1),
     }
     (options.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
@@ -117,36 +200,97 @@ def train_audit(options: AuditTrainOptions) -> dict[str, object]:
     return metrics
 
 
+DNA_MODELS = ("GPT4", "ChatGPT", "Claude", "llama2-7b-chat")
+
+
+def leave_one_model_out(
+    classifier_dir: Path | None, options: AuditTrainOptions, progress: bool = False
+) -> dict[str, object]:
+    """Refit the level head without one Do-Not-Answer model's answers (GPTFuzz's ChatGPT
+    answers go with ChatGPT), then score that model's answers; beside it, the XSTest string
+    matcher on the same rows. Honest only for a classifier whose encoder never saw public
+    answers (`encoder_tuned_on` in its meta.json); others are reported with a warning."""
+    from refusalkit.audit.classifier import refusal_levels
+    from refusalkit.evals.string_match import string_match_level
+    from refusalkit.public_data import answer_rows
+
+    classifier = RefusalClassifier(classifier_dir)
+    composed, _ = composed_examples(options)
+    public = [e for part in public_examples(answer_rows()).values() for e in part]
+    rows = head_rows(classifier.encoder, composed, public, options.seed)
+    by_model: dict[str, object] = {}
+    for model in tqdm(DNA_MODELS, desc="leave one model out", disable=not progress):
+        head = fit_level_head(rows.subset([e.model != model for e in rows.examples]), options.seed)
+        held = rows.subset(
+            [e.source == "do_not_answer" and e.model == model for e in rows.examples]
+        )
+        _, levels = refusal_levels(
+            head.probabilities(held.level_x), head.classes, classifier.threshold
+        )
+        truth = [e.level for e in held.examples]
+        matched = [string_match_level(e.response) for e in held.examples]
+
+        def binary(predicted: list[str], truth: list[str] = truth) -> float | None:
+            return _share(
+                [(p != "compliance") == (t != "compliance") for p, t in zip(predicted, truth,
+                                                                            strict=True)]
+            )  # fmt: skip
+
+        by_model[model] = {
+            "answers": len(truth),
+            "refusals": sum(t != "compliance" for t in truth),
+            "binary_accuracy": binary(levels),
+            "string_match_binary_accuracy": binary(matched),
+        }
+    return {
+        "by_model": by_model,
+        "honest": "encoder_tuned_on" in classifier.meta,
+        "labels": "Do-Not-Answer action 0/4 → refusal, 2/5 → compliance; 1 and 3 left out",
+    }
+
+
+def _share(hits: list[bool]) -> float | None:
+    return round(sum(hits) / len(hits), 4) if hits else None
+
+
 def evaluate(classifier: RefusalClassifier, examples: list[AuditExample]) -> dict[str, object]:
+    """Binary and level accuracy; on refusals with a known category, category accuracy and
+    macro-F1; on refusals with a known group (should-not / cannot), group accuracy."""
     from sklearn.metrics import f1_score
 
+    from refusalkit.taxonomy import BY_ID
+
     results = classifier.classify([e.prompt for e in examples], [e.response for e in examples])
-    truth_refusal = np.array([e.level != "compliance" for e in examples])
-    predicted_refusal = np.array([r.refusal for r in results])
-    refusals = [i for i, e in enumerate(examples) if e.category]
+    pairs = list(zip(results, examples, strict=True))
+    with_category = [(r, e) for r, e in pairs if e.category]
+    with_group = [(r, e) for r, e in pairs if e.level != "compliance" and _group(e, BY_ID)]
     return {
         "examples": len(examples),
-        "binary_accuracy": round(float(np.mean(truth_refusal == predicted_refusal)), 4),
-        "level_accuracy": round(
-            float(
-                np.mean(
-                    [r.refusal_level == e.level for r, e in zip(results, examples, strict=True)]
-                )
-            ),
-            4,
-        ),
+        "binary_accuracy": _share([r.refusal == (e.level != "compliance") for r, e in pairs]),
+        "level_accuracy": _share([r.refusal_level == e.level for r, e in pairs]),
+        "category_accuracy": _share([r.category == e.category for r, e in with_category]),
         "category_macro_f1": round(
             float(
                 f1_score(
-                    [examples[i].category for i in refusals],
-                    [results[i].category or "none" for i in refusals],
+                    [e.category for _, e in with_category],
+                    [r.category or "none" for r, _ in with_category],
                     average="macro",
                 )
             ),
             4,
-        ),
-        "category_refusals": len(refusals),
+        )
+        if with_category
+        else None,
+        "category_refusals": len(with_category),
+        "group_accuracy": _share([r.group == _group(e, BY_ID) for r, e in with_group]),
+        "group_refusals": len(with_group),
     }
+
+
+def _group(example: AuditExample, by_id: dict) -> str | None:
+    if example.category:
+        return by_id[example.category].group
+    return example.taxonomy_group
 
 
 def write_card(out: Path, meta: dict, metrics: dict) -> None:

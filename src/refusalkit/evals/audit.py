@@ -1,4 +1,6 @@
-"""Refusal-audit accuracy on XSTest's human-labelled completions (evaluation only)."""
+"""Refusal-audit accuracy (evaluation only): XSTest's human-labelled completions, other models'
+answers held out by model (Do-Not-Answer) and by prompt, each beside the XSTest string matcher
+on the same rows."""
 
 from __future__ import annotations
 
@@ -9,13 +11,18 @@ from collections import Counter
 from pathlib import Path
 
 from refusalkit.evals.datasets import xstest_completions
+from refusalkit.evals.string_match import string_match_level
 
 
 def bench_audit(
-    data_dir: Path, classifier_dir: Path | None = None, progress: bool = False
+    data_dir: Path,
+    classifier_dir: Path | None = None,
+    progress: bool = False,
+    voices: bool = True,
 ) -> dict[str, object]:
-    """Binary and three-level accuracy against the human `final_label`, and throughput of the
-    whole `audit` path (classifier load, reading, classifying, writing) on the 2,250 rows."""
+    """XSTest: binary and three-level accuracy against the human `final_label`, and throughput
+    of the whole `audit` path (classifier load, reading, classifying, writing) on the 2,250
+    rows. `voices`: also leave-one-model-out on Do-Not-Answer and the public test split."""
     from refusalkit.audit.run import AuditOptions, run_audit
 
     completions = xstest_completions(data_dir)
@@ -42,6 +49,12 @@ def bench_audit(
     three = [
         row["refusal_level"] == truth[c.label] for row, c in zip(audited, completions, strict=True)
     ]
+    matched = [string_match_level(c.completion) for c in completions]
+    matched_binary = [
+        (level != "compliance") == (c.label != "full_compliance")
+        for level, c in zip(matched, completions, strict=True)
+    ]
+    matched_three = [level == truth[c.label] for level, c in zip(matched, completions, strict=True)]
     by_model: dict[str, list[bool]] = {}
     for ok, c in zip(binary, completions, strict=True):
         by_model.setdefault(c.model, []).append(ok)
@@ -49,13 +62,48 @@ def bench_audit(
         f"{truth[c.label]}->{row['refusal_level']}"
         for row, c in zip(audited, completions, strict=True)
     )
-    return {
+    result: dict[str, object] = {
         "rows": len(completions),
         "binary_accuracy": round(sum(binary) / len(binary), 4),
         "three_level_accuracy": round(sum(three) / len(three), 4),
+        "string_match": {
+            "binary_accuracy": round(sum(matched_binary) / len(matched_binary), 4),
+            "three_level_accuracy": round(sum(matched_three) / len(matched_three), 4),
+        },
         "binary_accuracy_by_model": {m: round(sum(v) / len(v), 4) for m, v in by_model.items()},
         "confusion": dict(sorted(confusion.items())),
         "elapsed_s": round(elapsed, 2),
         "rows_per_s": round(len(completions) / elapsed, 1),
         "reference": {"gpt4_judge": [0.826, 0.799], "string_match": [0.884, 0.839]},
+    }
+    if voices:
+        result.update(other_voices(classifier_dir, progress))
+    return result
+
+
+def other_voices(classifier_dir: Path | None, progress: bool = False) -> dict[str, object]:
+    """Leave-one-model-out on Do-Not-Answer, and the public test split (by prompt) with its
+    category and group accuracy, each beside string matching on the same rows."""
+    from refusalkit.audit.classifier import RefusalClassifier
+    from refusalkit.audit.data import public_examples
+    from refusalkit.audit.train import AuditTrainOptions, evaluate, leave_one_model_out
+    from refusalkit.public_data import answer_rows
+
+    options = AuditTrainOptions(out=Path("."), progress=progress)
+    test = public_examples(answer_rows())["test"]
+    classifier = RefusalClassifier(classifier_dir)
+    split: dict[str, object] = {}
+    for source in sorted({e.source for e in test}):
+        rows = [e for e in test if e.source == source]
+        matched = [string_match_level(e.response) for e in rows]
+        split[source] = {
+            **evaluate(classifier, rows),
+            "string_match_binary_accuracy": round(
+                sum((m != "compliance") == (e.level != "compliance")
+                    for m, e in zip(matched, rows, strict=True)) / len(rows), 4
+            ),
+        }  # fmt: skip
+    return {
+        "leave_one_model_out": leave_one_model_out(classifier_dir, options, progress),
+        "public_test_split": split,
     }
