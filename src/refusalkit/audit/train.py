@@ -131,12 +131,22 @@ def head_rows(
     return HeadRows(examples, level_x, category_x)
 
 
+# Public answers weigh three composed rows each: fewer, but in the voices the audit meets
+# (chosen on leave-one-model-out and the public validation rows, not on XSTest).
+PUBLIC_WEIGHT = 3.0
+
+
 def fit_level_head(rows: HeadRows, seed: int) -> LinearHead:
     """Multinomial logistic regression, classes balanced, fitted to convergence (scikit-learn)."""
     from sklearn.linear_model import LogisticRegression
+    from sklearn.utils.class_weight import compute_sample_weight
 
-    model = LogisticRegression(C=1.0, max_iter=3000, class_weight="balanced", random_state=seed)
-    model.fit(rows.level_x, [e.level for e in rows.examples])
+    levels = [e.level for e in rows.examples]
+    weights = compute_sample_weight("balanced", levels) * np.array(
+        [PUBLIC_WEIGHT if e.model else 1.0 for e in rows.examples]
+    )
+    model = LogisticRegression(C=1.0, max_iter=3000, random_state=seed)
+    model.fit(rows.level_x, levels, sample_weight=weights)
     return LinearHead(
         model.coef_.astype(np.float32),
         model.intercept_.astype(np.float32),
@@ -241,6 +251,10 @@ def leave_one_model_out(
             "refusals": sum(t != "compliance" for t in truth),
             "binary_accuracy": binary(levels),
             "string_match_binary_accuracy": binary(matched),
+            # Few answers per model comply; how many of them read as compliance:
+            "compliance_read_as_compliance": _share(
+                [p == "compliance" for p, t in zip(levels, truth, strict=True) if t == "compliance"]
+            ),
         }
     return {
         "by_model": by_model,
@@ -295,19 +309,31 @@ def _group(example: AuditExample, by_id: dict) -> str | None:
 
 def write_card(out: Path, meta: dict, metrics: dict) -> None:
     test = metrics["heldout_test"]
+    public = metrics.get("public_test") or {}
     lines = [
         "# Refusal classifier (refusal level + taxonomy category)",
         "",
-        f"- encoder: {meta['encoder']}; heads: linear softmax on [opening, closing] of the "
-        "response (level) and on [opening, closing, prompt end] (category)",
+        f"- encoder: {meta['encoder']}, tuned on {meta.get('encoder_tuned_on', 'composed data')}",
+        "- level head: logistic regression on [opening, closing] of the response and what a "
+        "keyword matcher sees (`audit/markers.py`); category head: linear softmax on "
+        "[opening, closing, prompt end]",
         f"- training examples: {meta['train_examples']} ({metrics['train_sources']}); seed "
         f"{meta['seed']}",
-        "- held-out test: refusals composed only from reasons, declines, openers, prompts and "
-        "answers never used in training, plus the synth test split and 15% of CoCoNot `pref`",
-        f"- held-out: binary accuracy {test['binary_accuracy']}, level accuracy "
-        f"{test['level_accuracy']}, category macro-F1 {test['category_macro_f1']}",
+        "- own held-out split (a smoke test: the project's own phrasing): refusals composed only "
+        "from seed parts never used in training, the synth test split and 15% of CoCoNot `pref`: "
+        f"binary {test['binary_accuracy']}, level {test['level_accuracy']}, category "
+        f"macro-F1 {test['category_macro_f1']}",
+    ]
+    if public:
+        lines.append(
+            "- public test split (other models' answers, held out by prompt): binary "
+            f"{public['binary_accuracy']}, level {public['level_accuracy']}, category accuracy "
+            f"{public['category_accuracy']}, group accuracy {public['group_accuracy']}"
+        )
+    lines += [
         "",
-        "Reproduce: `refusalkit audit train --epochs 2 --out src/refusalkit/audit/artifacts`.",
+        "Reproduce: `refusalkit audit train --out src/refusalkit/audit/artifacts` (~5 min on 2 "
+        "cores). Figures on unseen data: `refusalkit bench audit --data-dir ../shared/data`.",
         "",
     ]
     (out / "card.md").write_text("\n".join(lines))

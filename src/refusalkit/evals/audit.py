@@ -83,10 +83,16 @@ def bench_audit(
 
 def other_voices(classifier_dir: Path | None, progress: bool = False) -> dict[str, object]:
     """Leave-one-model-out on Do-Not-Answer, and the public test split (by prompt) with its
-    category and group accuracy, each beside string matching on the same rows."""
+    category and group accuracy, each beside string matching on the same rows; the project's
+    own held-out category set."""
     from refusalkit.audit.classifier import RefusalClassifier
     from refusalkit.audit.data import public_examples
-    from refusalkit.audit.train import AuditTrainOptions, evaluate, leave_one_model_out
+    from refusalkit.audit.train import (
+        AuditTrainOptions,
+        composed_examples,
+        evaluate,
+        leave_one_model_out,
+    )
     from refusalkit.public_data import answer_rows
 
     options = AuditTrainOptions(out=Path("."), progress=progress)
@@ -106,4 +112,6 @@ def other_voices(classifier_dir: Path | None, progress: bool = False) -> dict[st
     return {
         "leave_one_model_out": leave_one_model_out(classifier_dir, options, progress),
         "public_test_split": split,
+        # Composed from held-out seed parts: the project's own phrasing, a smoke test.
+        "own_heldout_split": evaluate(classifier, composed_examples(options)[1]),
     }
