@@ -10,6 +10,7 @@ import sys
 from difflib import SequenceMatcher
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from refusalkit.errors import InvalidInputError
@@ -341,3 +342,49 @@ def test_guard_server_serves_the_refusal_token_model_with_per_request_thresholds
         assert bad.status_code == 400 and "weather" in bad.json()["error"]["message"]
     finally:
         server.stop()
+
+
+def test_public_rows_join_the_steering_data_by_split_and_category():
+    from refusalkit.public_data import _key, split_of
+    from refusalkit.steer.data import (
+        PUBLIC_REFUSE_CAP,
+        PUBLIC_RESPOND_CAP,
+        STEER_CATEGORIES,
+        dna_question_tokens,
+        public_examples,
+    )
+
+    examples = public_examples(random.Random(0))
+    assert examples == public_examples(random.Random(0))  # seeded
+    caps = {**PUBLIC_REFUSE_CAP, **PUBLIC_RESPOND_CAP}
+    counts: dict[str, int] = {}
+    for e in examples:
+        counts[e.source] = counts.get(e.source, 0) + 1
+        assert e.token == RESPOND or e.token in STEER_CATEGORIES
+        assert (e.answer == "") == (e.token == RESPOND)  # should-answer rows teach the decision
+        if e.source in PUBLIC_RESPOND_CAP:
+            assert e.token == RESPOND
+        if e.source in ("aart", "multijail"):
+            assert e.token != RESPOND
+    assert all(0 < counts[source] <= cap for source, cap in caps.items()), counts
+    dna = dna_question_tokens()
+    test_prompts = {p for p in dna if split_of(f"p:{_key(p)}") == "test"}
+    assert test_prompts and not test_prompts & {e.prompt for e in examples}
+    assert {"respond", "legal_compliance", "missing_identity"} <= set(dna.values())
+
+
+def test_decision_only_rows_train_without_an_answer(tmp_path):
+    from safetensors.numpy import load_file
+
+    from refusalkit.steer.train import SteerTrainOptions, train_steer
+
+    examples = [
+        SteerExample("Name a fruit.", RESPOND, "", "benign"),
+        SteerExample("Name a colour.", RESPOND, "", "benign"),
+    ]
+    options = SteerTrainOptions(
+        out=tmp_path / "m", epochs=1, batch_size=2, val_share=0.0, progress=False, rank=4
+    )
+    train_steer(examples, options)
+    weights = load_file(tmp_path / "m" / "adapter" / "adapter_model.safetensors")
+    assert weights and all(np.isfinite(w.astype("float32")).all() for w in weights.values())

@@ -159,6 +159,10 @@ def train(
             min=0.0, max=0.5, help="Share of the decision target spread over all decision tokens."
         ),
     ] = DECISION_SMOOTHING,
+    public: Annotated[
+        bool,
+        typer.Option(help="Add public rows (data/public): harmful requests, everyday prompts."),
+    ] = False,
 ) -> None:
     """Fine-tune SmolLM2 (LoRA + new token embeddings) to emit a decision token first."""
     from refusalkit.errors import ConfigError
@@ -167,7 +171,7 @@ def train(
 
     if pref is not None and not pref.is_file():
         raise ConfigError(f"{pref} does not exist; pass --pref FILE (CoCoNot pref JSONL)")
-    examples = build_examples(pref, answers_cache, seed=seed)
+    examples = build_examples(pref, answers_cache, seed=seed, public=public)
     modules = tuple(m.strip() for m in lora_modules.split(",") if m.strip())
     if not modules:
         raise ConfigError("--lora-modules is empty; name at least one module, e.g. q_proj")

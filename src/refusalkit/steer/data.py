@@ -71,7 +71,7 @@ class SteerExample:
     prompt: str
     token: str  # "respond" or a category id
     answer: str
-    source: str  # seed | constitution | coconot_pref | base_model
+    source: str  # seed | constitution | coconot_pref | base_model | a public source's name
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
@@ -184,12 +184,73 @@ def base_model_answers(
     return answers
 
 
+# How many public rows of each source join the training mix (drawn with the seed from the
+# train split): enough to teach other people's phrasing within the ~45 min training budget.
+PUBLIC_REFUSE_CAP = {"aart": 300, "multijail": 100, "do_not_answer": 250}
+PUBLIC_RESPOND_CAP = {"benign": 350, "or_bench_hard": 300, "cvalues_zh": 30}
+
+
+def dna_question_tokens() -> dict[str, str]:
+    """Do-Not-Answer question → steering token, from what most of the four models did:
+    a refusal (action 0 or 4) whose category is a steering category → that category; an
+    answer (action 2, 3 or 5) → respond; premise rebuttals (1), ties and unnamed categories
+    are left out."""
+    from collections import Counter
+
+    from refusalkit.public_data import DNA_REFUSAL_CATEGORY, SOURCES, _read, default_public_dir
+
+    source = next(s for s in SOURCES if s.name == "do_not_answer")
+    actions: dict[tuple[str, str], list[int]] = {}
+    for row in _read(default_public_dir(), source):
+        actions.setdefault((row["prompt"], row["types_of_harm"]), []).append(row["action"])
+    tokens: dict[str, str] = {}
+    for (prompt, harm), seen in actions.items():
+        (action, count), *rest = Counter(seen).most_common()
+        if rest and rest[0][1] == count:
+            continue
+        if action in (2, 3, 5):
+            tokens[prompt] = RESPOND
+        elif action in (0, 4):
+            category = DNA_REFUSAL_CATEGORY.get((harm, action))
+            if category in STEER_CATEGORIES:
+                tokens[prompt] = category
+    return tokens
+
+
+def public_examples(rng: random.Random, split: str = "train") -> list[SteerExample]:
+    """Public rows (data/public) for the refusal-token model. Refusals get an answer composed
+    from the audit seeds in their category's voice; should-answer rows carry no answer and
+    teach the decision only (the answer after [respond] is learned from the base model's own)."""
+    from refusalkit.public_data import _key, input_rows, split_of
+
+    audit_seeds = load_audit_seeds()
+    dna = dna_question_tokens()
+    by_source: dict[str, list[tuple[str, str]]] = {}
+    for row in input_rows():
+        if row["split"] != split or row["source"] == "do_not_answer":
+            continue
+        token = CONSTITUTION_TO_STEER.get(row["category"]) if row["label"] == "harmful" else RESPOND
+        if token is not None:
+            by_source.setdefault(row["source"], []).append((row["text"], token))
+    by_source["do_not_answer"] = [
+        (prompt, token) for prompt, token in dna.items() if split_of(f"p:{_key(prompt)}") == split
+    ]
+    examples: list[SteerExample] = []
+    for source, cap in {**PUBLIC_REFUSE_CAP, **PUBLIC_RESPOND_CAP}.items():
+        rows = sorted(by_source.get(source, []))
+        for prompt, token in rng.sample(rows, min(cap, len(rows))):
+            answer = "" if token == RESPOND else compose_refusal(audit_seeds, token, rng, prompt)
+            examples.append(SteerExample(prompt, token, answer, source))
+    return examples
+
+
 def build_examples(
     pref_path: Path | None,
     answers_cache: Path,
     seed: int = 0,
     max_answer_chars: int = 400,
     progress: bool = True,
+    public: bool = False,
 ) -> list[SteerExample]:
     rng = random.Random(seed)
     audit_seeds = load_audit_seeds()
@@ -206,6 +267,8 @@ def build_examples(
     ]
     if pref_path is not None:
         examples += pref_examples(pref_path, max_answer_chars)
+    if public:
+        examples += public_examples(rng)
     # exact duplicates (a template can meet a hand-written prompt) keep their first label
     unique: dict[str, SteerExample] = {}
     for example in examples:

@@ -79,6 +79,8 @@ def _encode(tokenizer, example: SteerExample, options: SteerTrainOptions) -> tup
     if len(prefix) > options.max_prompt_tokens:  # keep the template's head and the prompt's end
         prefix = prefix[:8] + prefix[-(options.max_prompt_tokens - 8) :]
     decision = tokenizer.convert_tokens_to_ids(target_token(example, options.single_token))
+    if not example.answer:  # a decision-only row: nothing after the token is learned
+        return [*prefix, decision], len(prefix)
     answer = tokenizer(example.answer, add_special_tokens=False)["input_ids"]
     answer = answer[: options.max_answer_tokens]
     end = tokenizer.convert_tokens_to_ids("<|im_end|>")
@@ -137,6 +139,8 @@ def _loss(model, ids, mask, decision_at, choice_ids=None, smoothing: float = 0.0
     positions = torch.arange(targets.shape[1], device=ids.device)[None, :]
     answer_mask[positions < decision_at[:, None]] = 0  # the answer: after the decision token
     targets[answer_mask == 0] = -100
+    if not bool(answer_mask.any()):  # a batch of decision-only rows
+        return decision_loss, decision_loss
     answer_loss = F.cross_entropy(
         predicted.reshape(-1, predicted.shape[-1]), targets.reshape(-1), ignore_index=-100
     )
