@@ -9,7 +9,7 @@ import pytest
 
 from refusalkit.audit.classifier import refusal_levels
 from refusalkit.audit.markers import MARKER_COUNT, marker_features, marker_vector
-from refusalkit.evals.string_match import string_match_level
+from refusalkit.audit.string_match import string_match_level
 
 XSTEST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "xstest"
 

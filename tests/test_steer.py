@@ -345,7 +345,7 @@ def test_guard_server_serves_the_refusal_token_model_with_per_request_thresholds
 
 
 def test_public_rows_join_the_steering_data_by_split_and_category():
-    from refusalkit.public_data import _key, split_of
+    from refusalkit.public_data import prompt_group, split_of
     from refusalkit.steer.data import (
         PUBLIC_REFUSE_CAP,
         PUBLIC_RESPOND_CAP,
@@ -368,7 +368,7 @@ def test_public_rows_join_the_steering_data_by_split_and_category():
             assert e.token != RESPOND
     assert all(0 < counts[source] <= cap for source, cap in caps.items()), counts
     dna = dna_question_tokens()
-    test_prompts = {p for p in dna if split_of(f"p:{_key(p)}") == "test"}
+    test_prompts = {p for p in dna if split_of(prompt_group(p)) == "test"}
     assert test_prompts and not test_prompts & {e.prompt for e in examples}
     assert {"respond", "legal_compliance", "missing_identity"} <= set(dna.values())
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from refusalkit.errors import ConfigError
+from refusalkit.taxonomy import BY_ID
 
 HARMLESS = "harmless"
 EVERYDAY = "everyday_requests"
@@ -163,6 +164,19 @@ def default_public_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "data" / "public"
 
 
+def prompt_group(prompt: str) -> str:
+    """The split group of a row keyed by its prompt alone."""
+    return f"p:{_key(prompt)}"
+
+
+def source_rows(name: str, folder: Path | None = None) -> Iterator[dict]:
+    """The raw rows of one public source, by its name in SOURCES."""
+    source = next((s for s in SOURCES if s.name == name), None)
+    if source is None:
+        raise ConfigError(f"no public source named {name!r}; known: {[s.name for s in SOURCES]}")
+    return _read(folder or default_public_dir(), source)
+
+
 def _read(folder: Path, source: Source) -> Iterator[dict]:
     path = folder / (source.file + ".gz")
     if not path.is_file():
@@ -218,7 +232,7 @@ def input_rows(folder: Path | None = None) -> list[dict]:
 
     for r in _read(folder, by_source["aart"]):
         category = AART_CRIME[r["crime"]]
-        add(_row("input", "aart", r["prompt"], "harmful", category, f"p:{_key(r['prompt'])}"))
+        add(_row("input", "aart", r["prompt"], "harmful", category, prompt_group(r["prompt"])))
     for r in _read(folder, by_source["multijail"]):
         group = f"multijail:{r['id']}"
         add(
@@ -232,12 +246,12 @@ def input_rows(folder: Path | None = None) -> list[dict]:
         label = "harmless" if category == HARMLESS else "harmful"
         add(
             _row("input", "do_not_answer", r["prompt"], label,
-                 EVERYDAY if category == HARMLESS else category, f"p:{_key(r['prompt'])}")
+                 EVERYDAY if category == HARMLESS else category, prompt_group(r["prompt"]))
         )  # fmt: skip
     for name in ("benign", "or_bench_hard", "cvalues_zh"):
         for r in _read(folder, by_source[name]):
             add(
-                _row("input", name, r["prompt"], "harmless", EVERYDAY, f"p:{_key(r['prompt'])}",
+                _row("input", name, r["prompt"], "harmless", EVERYDAY, prompt_group(r["prompt"]),
                      lang=r.get("lang", "en"), origin=r.get("source", name))
             )  # fmt: skip
     return rows
@@ -263,7 +277,7 @@ def output_rows(folder: Path | None = None) -> list[dict]:
         category = mapped if label == "harmful" and mapped not in (None, HARMLESS) else ""
         rows.append(
             _row("output", "do_not_answer", r["prompt"], label, category,
-                 f"p:{_key(r['prompt'])}", response=r["response"], model=r["model"])
+                 prompt_group(r["prompt"]), response=r["response"], model=r["model"])
         )  # fmt: skip
     return rows
 
@@ -274,8 +288,6 @@ def answer_rows(folder: Path | None = None) -> list[dict]:
     (refusals and deflections of a harmful request: full refusals, one row per distinct answer).
     GPTFuzz's jailbroken answers are left out: many refuse first and then comply (partial) and
     the label does not say which."""
-    from refusalkit.taxonomy import BY_ID
-
     folder = folder or default_public_dir()
     by_source = {s.name: s for s in SOURCES}
     rows: list[dict] = []
@@ -287,11 +299,11 @@ def answer_rows(folder: Path | None = None) -> list[dict]:
         category = DNA_REFUSAL_CATEGORY.get((r["types_of_harm"], r["action"]))
         if category is not None:
             group = BY_ID[category].group
-        prompt_group = f"p:{_key(r['prompt'])}"
+        split_group = prompt_group(r["prompt"])
         rows.append({
             "prompt": r["prompt"], "response": r["response"], "level": level, "group": group,
             "category": category, "source": "do_not_answer", "model": r["model"],
-            "action": r["action"], "prompt_group": prompt_group, "split": split_of(prompt_group),
+            "action": r["action"], "prompt_group": split_group, "split": split_of(split_group),
         })  # fmt: skip
     seen: set[str] = set()
     for r in _read(folder, by_source["gptfuzz"]):
@@ -299,11 +311,11 @@ def answer_rows(folder: Path | None = None) -> list[dict]:
         if r["jailbroken"] or key in seen or not r["response"].strip():
             continue
         seen.add(key)
-        prompt_group = f"gptfuzz:{_key(r['prompt'])}"
+        split_group = f"gptfuzz:{_key(r['prompt'])}"
         rows.append({
             "prompt": r["prompt"], "response": r["response"], "level": "full_refusal",
             "group": "should_not", "category": None, "source": "gptfuzz", "model": "ChatGPT",
-            "action": None, "prompt_group": prompt_group, "split": split_of(prompt_group),
+            "action": None, "prompt_group": split_group, "split": split_of(split_group),
         })  # fmt: skip
     return rows
 

@@ -20,6 +20,7 @@ from refusalkit.audit.classifier import (
     encoder_tokenizer,
     features,
     level_features,
+    refusal_levels,
     token_ids,
 )
 from refusalkit.audit.data import (
@@ -29,9 +30,11 @@ from refusalkit.audit.data import (
     public_examples,
     read_jsonl,
 )
+from refusalkit.audit.string_match import string_match_level
 from refusalkit.classifiers.heads import LinearHead, balanced_weights, fit_softmax
 from refusalkit.classifiers.tune import TuneExample, TuneOptions, tune_encoder
 from refusalkit.errors import ConfigError
+from refusalkit.public_data import answer_rows
 from refusalkit.taxonomy import CATEGORIES
 
 REPO = Path(__file__).resolve().parents[3]
@@ -165,8 +168,6 @@ def fit_category_head(rows: HeadRows, seed: int) -> LinearHead:
 
 
 def train_audit(options: AuditTrainOptions) -> dict[str, object]:
-    from refusalkit.public_data import answer_rows
-
     started = time.perf_counter()
     train, test = composed_examples(options)
     public = public_examples(answer_rows()) if options.public else {"train": [], "val": [],
@@ -218,12 +219,9 @@ def leave_one_model_out(
 ) -> dict[str, object]:
     """Refit the level head without one Do-Not-Answer model's answers (GPTFuzz's ChatGPT
     answers go with ChatGPT), then score that model's answers; beside it, the XSTest string
-    matcher on the same rows. Honest only for a classifier whose encoder never saw public
-    answers (`encoder_tuned_on` in its meta.json); others are reported with a warning."""
-    from refusalkit.audit.classifier import refusal_levels
-    from refusalkit.evals.string_match import string_match_level
-    from refusalkit.public_data import answer_rows
-
+    matcher on the same rows. The other models answered the same questions: this tests a voice,
+    not a topic. Honest only for a classifier whose encoder never saw public answers
+    (`encoder_tuned_on` in its meta.json); `honest` is false for others."""
     classifier = RefusalClassifier(classifier_dir)
     composed, _ = composed_examples(options)
     public = [e for part in public_examples(answer_rows()).values() for e in part]

@@ -10,8 +10,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from refusalkit.audit.string_match import string_match_level
 from refusalkit.evals.datasets import xstest_completions
-from refusalkit.evals.string_match import string_match_level
 
 
 def bench_audit(

@@ -5,6 +5,7 @@
 - `decide` speed (prefill only);
 - helpfulness: answers generated after `[respond]` on XSTest's safe prompts, judged by the audit
   classifier; and whether answers after a category token are judged refusals;
+- refusal rates on the public rows' test split: look-alikes, everyday and harmful prompts;
 - the base model without tokens, for comparison: its answers to a fixed sample of CoCoNot
   prompts, judged by the audit classifier, and the F1 of its refusals.
 """
@@ -74,8 +75,29 @@ def bench_steer(
         else None,
     }
 
+    result["public_test_split"] = _public_test_split(model, rng)
     result["base_model"] = _base_model(unsafe, contrast, judge, base_sample, max_tokens, rng)
     return result
+
+
+PUBLIC_TEST_SAMPLE = 300  # prompts per source, drawn with the bench's seed
+
+
+def _public_test_split(model: SteerModel, rng: random.Random) -> dict:
+    """Refusal rate at default thresholds on the public rows' test split (never trained on):
+    look-alikes (OR-Bench-Hard), everyday prompts, and harmful requests (AART, MultiJail)."""
+    from refusalkit.public_data import input_rows
+
+    by_source: dict[str, list[str]] = {}
+    for row in input_rows():
+        if row["split"] == "test" and row["source"] != "do_not_answer":
+            by_source.setdefault(row["source"], []).append(row["text"])
+    out: dict[str, dict] = {}
+    for source, prompts in sorted(by_source.items()):
+        picked = rng.sample(sorted(prompts), min(PUBLIC_TEST_SAMPLE, len(prompts)))
+        refused = [d.refused for d in model.decide(picked)]
+        out[source] = {"prompts": len(picked), "refusal_rate": round(float(np.mean(refused)), 4)}
+    return out
 
 
 def _base_model(unsafe, contrast, judge, sample_size, max_tokens, rng) -> dict:

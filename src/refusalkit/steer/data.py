@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+from collections import Counter
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -21,6 +22,13 @@ from tqdm.auto import tqdm
 
 from refusalkit.audit.data import compose_refusal, load_audit_seeds
 from refusalkit.jsonl import json_lines
+from refusalkit.public_data import (
+    DNA_REFUSAL_CATEGORY,
+    input_rows,
+    prompt_group,
+    source_rows,
+    split_of,
+)
 
 STEER_CATEGORIES: tuple[str, ...] = (
     "information_hazards",
@@ -195,13 +203,8 @@ def dna_question_tokens() -> dict[str, str]:
     a refusal (action 0 or 4) whose category is a steering category → that category; an
     answer (action 2, 3 or 5) → respond; premise rebuttals (1), ties and unnamed categories
     are left out."""
-    from collections import Counter
-
-    from refusalkit.public_data import DNA_REFUSAL_CATEGORY, SOURCES, _read, default_public_dir
-
-    source = next(s for s in SOURCES if s.name == "do_not_answer")
     actions: dict[tuple[str, str], list[int]] = {}
-    for row in _read(default_public_dir(), source):
+    for row in source_rows("do_not_answer"):
         actions.setdefault((row["prompt"], row["types_of_harm"]), []).append(row["action"])
     tokens: dict[str, str] = {}
     for (prompt, harm), seen in actions.items():
@@ -221,8 +224,6 @@ def public_examples(rng: random.Random, split: str = "train") -> list[SteerExamp
     """Public rows (data/public) for the refusal-token model. Refusals get an answer composed
     from the audit seeds in their category's voice; should-answer rows carry no answer and
     teach the decision only (the answer after [respond] is learned from the base model's own)."""
-    from refusalkit.public_data import _key, input_rows, split_of
-
     audit_seeds = load_audit_seeds()
     dna = dna_question_tokens()
     by_source: dict[str, list[tuple[str, str]]] = {}
@@ -233,7 +234,7 @@ def public_examples(rng: random.Random, split: str = "train") -> list[SteerExamp
         if token is not None:
             by_source.setdefault(row["source"], []).append((row["text"], token))
     by_source["do_not_answer"] = [
-        (prompt, token) for prompt, token in dna.items() if split_of(f"p:{_key(prompt)}") == split
+        (prompt, token) for prompt, token in dna.items() if split_of(prompt_group(prompt)) == split
     ]
     examples: list[SteerExample] = []
     for source, cap in {**PUBLIC_REFUSE_CAP, **PUBLIC_RESPOND_CAP}.items():
