@@ -18,6 +18,8 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from refusalkit.steer.data import RESPOND, STEER_CATEGORIES, SteerExample
+from refusalkit.steer.decode import SteerModel
+from refusalkit.steer.layout import ADAPTER_DIR, TOKENIZER_DIR, chat_prefix
 from refusalkit.steer.tokens import (
     REFUSE_TOKEN,
     RESPOND_TOKEN,
@@ -31,8 +33,6 @@ LORA_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", 
 # 0.02 / 14 decision tokens ≈ 0.0014 each in the target: just above all=0.001, so the lowest
 # threshold of the steering range still reaches nearly every prompt (docs/steer.md)
 DECISION_SMOOTHING = 0.02
-ADAPTER_DIR = "adapter"
-TOKENIZER_DIR = "tokenizer"
 # New rows start at the embedding of a word that already means the same thing.
 INIT_WORDS = {"respond": "Sure", "refuse": "Sorry"}
 
@@ -56,15 +56,6 @@ class SteerTrainOptions:
     threads: int | None = None
     device: str = "cpu"  # e.g. "cuda": the same recipe on a GPU (other kernels, other numbers)
     progress: bool = True
-
-
-def chat_prefix(tokenizer, prompt: str | list) -> list[int]:
-    """The chat template up to the assistant's first token; `prompt` is text or messages."""
-    messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
-    ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
-    if isinstance(ids, dict) or hasattr(ids, "input_ids"):  # transformers 5 returns an encoding
-        ids = ids["input_ids"]
-    return list(ids)
 
 
 def target_token(example: SteerExample, single_token: bool) -> str:
@@ -298,8 +289,6 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
 
 def finish_training(out: Path, val: list[SteerExample]) -> dict:
     """Pick the default threshold on validation, then record validation metrics beside it."""
-    from refusalkit.steer.decode import SteerModel
-
     model = SteerModel(out)
     meta_path = out / "meta.json"
     meta = json.loads(meta_path.read_text())
