@@ -215,20 +215,21 @@ DNA_MODELS = ("GPT4", "ChatGPT", "Claude", "llama2-7b-chat")
 
 
 def leave_one_model_out(
-    classifier_dir: Path | None, options: AuditTrainOptions, progress: bool = False
+    classifier: RefusalClassifier,
+    composed: list[AuditExample],
+    public: list[AuditExample],
+    seed: int = 0,
+    progress: bool = False,
 ) -> dict[str, object]:
-    """Refit the level head without one Do-Not-Answer model's answers (GPTFuzz's ChatGPT
-    answers go with ChatGPT), then score that model's answers; beside it, the XSTest string
-    matcher on the same rows. The other models answered the same questions: this tests a voice,
-    not a topic. Honest only for a classifier whose encoder never saw public answers
-    (`encoder_tuned_on` in its meta.json); `honest` is false for others."""
-    classifier = RefusalClassifier(classifier_dir)
-    composed, _ = composed_examples(options)
-    public = [e for part in public_examples(answer_rows()).values() for e in part]
-    rows = head_rows(classifier.encoder, composed, public, options.seed)
+    """Refit the level head on `composed` and `public` without one Do-Not-Answer model's answers
+    (GPTFuzz's ChatGPT answers go with ChatGPT), then score that model's answers; beside it, the
+    XSTest string matcher on the same rows. The other models answered the same questions: this
+    tests a voice, not a topic. Honest only for a classifier whose encoder never saw public
+    answers (`encoder_tuned_on` in its meta.json); `honest` is false for others."""
+    rows = head_rows(classifier.encoder, composed, public, seed)
     by_model: dict[str, object] = {}
     for model in tqdm(DNA_MODELS, desc="leave one model out", disable=not progress):
-        head = fit_level_head(rows.subset([e.model != model for e in rows.examples]), options.seed)
+        head = fit_level_head(rows.subset([e.model != model for e in rows.examples]), seed)
         held = rows.subset(
             [e.source == "do_not_answer" and e.model == model for e in rows.examples]
         )
@@ -237,18 +238,11 @@ def leave_one_model_out(
         )
         truth = [e.level for e in held.examples]
         matched = [string_match_level(e.response) for e in held.examples]
-
-        def binary(predicted: list[str], truth: list[str] = truth) -> float | None:
-            return _share(
-                [(p != "compliance") == (t != "compliance") for p, t in zip(predicted, truth,
-                                                                            strict=True)]
-            )  # fmt: skip
-
         by_model[model] = {
             "answers": len(truth),
             "refusals": sum(t != "compliance" for t in truth),
-            "binary_accuracy": binary(levels),
-            "string_match_binary_accuracy": binary(matched),
+            "binary_accuracy": binary_accuracy(levels, truth),
+            "string_match_binary_accuracy": binary_accuracy(matched, truth),
             # Few answers per model comply; how many of them read as compliance:
             "compliance_read_as_compliance": _share(
                 [p == "compliance" for p, t in zip(levels, truth, strict=True) if t == "compliance"]
@@ -259,6 +253,13 @@ def leave_one_model_out(
         "honest": "encoder_tuned_on" in classifier.meta,
         "labels": "Do-Not-Answer action 0/4 → refusal, 2/5 → compliance; 1 and 3 left out",
     }
+
+
+def binary_accuracy(predicted: list[str], truth: list[str]) -> float | None:
+    """Share of answers where both levels agree on refusal (partial or full) or compliance."""
+    return _share(
+        [(p != "compliance") == (t != "compliance") for p, t in zip(predicted, truth, strict=True)]
+    )
 
 
 def _share(hits: list[bool]) -> float | None:
@@ -278,7 +279,9 @@ def evaluate(classifier: RefusalClassifier, examples: list[AuditExample]) -> dic
     with_group = [(r, e) for r, e in pairs if e.level != "compliance" and _group(e, BY_ID)]
     return {
         "examples": len(examples),
-        "binary_accuracy": _share([r.refusal == (e.level != "compliance") for r, e in pairs]),
+        "binary_accuracy": binary_accuracy(
+            [r.refusal_level for r in results], [e.level for e in examples]
+        ),  # fmt: skip
         "level_accuracy": _share([r.refusal_level == e.level for r, e in pairs]),
         "category_accuracy": _share([r.category == e.category for r, e in with_category]),
         "category_macro_f1": round(

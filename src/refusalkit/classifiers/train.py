@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from refusalkit import public_data
 from refusalkit.classifiers.artifacts import Artifacts, Calibration, Meta, Thresholds
 from refusalkit.classifiers.cascade import EVERYDAY_SOURCES, CascadeTargets, train_second_stage
 from refusalkit.classifiers.constitutional import ConstitutionalClassifiers
@@ -194,8 +195,6 @@ def public_rows(
     options: TrainOptions, encoder: TextEncoder, constitution, known: set[str]
 ) -> list[dict]:
     """Public input and output rows, every harmful one with a category of this constitution."""
-    from refusalkit import public_data
-
     if options.public is None:
         return []
     rows = public_data.input_rows(options.public) + public_data.output_rows(options.public)
@@ -416,6 +415,12 @@ def train(options: TrainOptions) -> dict[str, object]:
     return metrics
 
 
+def _shown(path: Path) -> str:
+    """A path as the card shows it: relative to the checkout when inside it (no machine paths)."""
+    root = public_data.default_public_dir().parents[1]
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
 def write_card(
     out: Path, meta: Meta, metrics: dict, options: TrainOptions, counts: Counter
 ) -> None:
@@ -428,7 +433,7 @@ def write_card(
         f"- encoder: {meta.encoder}; heads: linear softmax (input), linear streaming head "
         "trained towards max-so-far on [prompt, window, prompt ⊙ window] (output)",
         f"- data: `{meta.data}` ({counts['input']} input and {counts['output']} output train rows)"
-        + (f" plus the public rows in `{options.public}`" if options.public else ""),
+        + (f" plus the public rows in `{_shown(options.public)}`" if options.public else ""),
         f"- seed: {meta.seed}",
         f"- input windows: {meta.input_window.size} tokens, stride {meta.input_window.stride}; "
         f"output: last {meta.output_window.size} response tokens every {meta.check_every}",

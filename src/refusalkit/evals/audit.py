@@ -10,8 +10,18 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from refusalkit.audit.classifier import RefusalClassifier
+from refusalkit.audit.data import public_examples
 from refusalkit.audit.string_match import string_match_level
+from refusalkit.audit.train import (
+    AuditTrainOptions,
+    binary_accuracy,
+    composed_examples,
+    evaluate,
+    leave_one_model_out,
+)
 from refusalkit.evals.datasets import xstest_completions
+from refusalkit.public_data import answer_rows
 
 
 def bench_audit(
@@ -49,12 +59,9 @@ def bench_audit(
     three = [
         row["refusal_level"] == truth[c.label] for row, c in zip(audited, completions, strict=True)
     ]
+    truth_levels = [truth[c.label] for c in completions]
     matched = [string_match_level(c.completion) for c in completions]
-    matched_binary = [
-        (level != "compliance") == (c.label != "full_compliance")
-        for level, c in zip(matched, completions, strict=True)
-    ]
-    matched_three = [level == truth[c.label] for level, c in zip(matched, completions, strict=True)]
+    matched_three = [m == t for m, t in zip(matched, truth_levels, strict=True)]
     by_model: dict[str, list[bool]] = {}
     for ok, c in zip(binary, completions, strict=True):
         by_model.setdefault(c.model, []).append(ok)
@@ -67,7 +74,7 @@ def bench_audit(
         "binary_accuracy": round(sum(binary) / len(binary), 4),
         "three_level_accuracy": round(sum(three) / len(three), 4),
         "string_match": {
-            "binary_accuracy": round(sum(matched_binary) / len(matched_binary), 4),
+            "binary_accuracy": binary_accuracy(matched, truth_levels),
             "three_level_accuracy": round(sum(matched_three) / len(matched_three), 4),
         },
         "binary_accuracy_by_model": {m: round(sum(v) / len(v), 4) for m, v in by_model.items()},
@@ -85,33 +92,24 @@ def other_voices(classifier_dir: Path | None, progress: bool = False) -> dict[st
     """Leave-one-model-out on Do-Not-Answer, and the public test split (by prompt) with its
     category and group accuracy, each beside string matching on the same rows; the project's
     own held-out category set."""
-    from refusalkit.audit.classifier import RefusalClassifier
-    from refusalkit.audit.data import public_examples
-    from refusalkit.audit.train import (
-        AuditTrainOptions,
-        composed_examples,
-        evaluate,
-        leave_one_model_out,
-    )
-    from refusalkit.public_data import answer_rows
-
-    options = AuditTrainOptions(out=Path("."), progress=progress)
-    test = public_examples(answer_rows())["test"]
     classifier = RefusalClassifier(classifier_dir)
+    composed_train, composed_test = composed_examples(AuditTrainOptions(out=Path(".")))
+    public = public_examples(answer_rows())
     split: dict[str, object] = {}
-    for source in sorted({e.source for e in test}):
-        rows = [e for e in test if e.source == source]
-        matched = [string_match_level(e.response) for e in rows]
+    for source in sorted({e.source for e in public["test"]}):
+        rows = [e for e in public["test"] if e.source == source]
         split[source] = {
             **evaluate(classifier, rows),
-            "string_match_binary_accuracy": round(
-                sum((m != "compliance") == (e.level != "compliance")
-                    for m, e in zip(matched, rows, strict=True)) / len(rows), 4
+            "string_match_binary_accuracy": binary_accuracy(
+                [string_match_level(e.response) for e in rows], [e.level for e in rows]
             ),
-        }  # fmt: skip
+        }
+    everything = [e for part in public.values() for e in part]
     return {
-        "leave_one_model_out": leave_one_model_out(classifier_dir, options, progress),
+        "leave_one_model_out": leave_one_model_out(
+            classifier, composed_train, everything, progress=progress
+        ),
         "public_test_split": split,
         # Composed from held-out seed parts: the project's own phrasing, a smoke test.
-        "own_heldout_split": evaluate(classifier, composed_examples(options)[1]),
+        "own_heldout_split": evaluate(classifier, composed_test),
     }

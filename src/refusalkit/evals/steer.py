@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from refusalkit.public_data import input_rows
 from refusalkit.steer.decode import SteerModel
 from refusalkit.steer.sweep import f1, load_coconot, sweep
 
@@ -86,8 +87,6 @@ PUBLIC_TEST_SAMPLE = 300  # prompts per source, drawn with the bench's seed
 def _public_test_split(model: SteerModel, rng: random.Random) -> dict:
     """Refusal rate at default thresholds on the public rows' test split (never trained on):
     look-alikes (OR-Bench-Hard), everyday prompts, and harmful requests (AART, MultiJail)."""
-    from refusalkit.public_data import input_rows
-
     by_source: dict[str, list[str]] = {}
     for row in input_rows():
         if row["split"] == "test" and row["source"] != "do_not_answer":
