@@ -1,7 +1,7 @@
 import pytest
 
 from refusalkit.backends import load_backend
-from refusalkit.backends.openai import OpenAIBackend
+from refusalkit.backends.openai_http import OpenAIBackend
 from refusalkit.config import load_settings
 from refusalkit.errors import ConfigError
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from refusalkit.evals.suite import ReplayBackend, Suite, attack_cases, objectives, run_suite
+from refusalkit.backends.replay import ReplayBackend
+from refusalkit.evals.suite import Suite, attack_cases, objectives, run_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

@@ -6,7 +6,7 @@ import pytest
 from conftest import free_port
 
 from refusalkit.backends import GenerationParams, load_backend, user_message
-from refusalkit.backends.openai import OpenAIBackend
+from refusalkit.backends.openai_http import OpenAIBackend
 from refusalkit.errors import EndpointError
 
 

@@ -6,9 +6,9 @@ from collections import defaultdict
 
 import pytest
 
-from refusalkit import public_data
 from refusalkit.constitution import load_constitution
 from refusalkit.constitution.loader import resolve_constitution_path
+from refusalkit.datasets import public as public_data
 
 
 def _raw(name: str) -> list[dict]:
@@ -85,7 +85,7 @@ def test_copy_sources_round_trips_and_names_a_missing_folder(tmp_path):
     assert (target / "licenses" / "X.LICENSE").read_text() == "MIT"
     with pytest.raises(public_data.ConfigError, match="missing"):
         public_data.copy_sources(tmp_path / "nowhere", tmp_path / "dst2")
-    with pytest.raises(public_data.ConfigError, match="python -m refusalkit.public_data"):
+    with pytest.raises(public_data.ConfigError, match="python -m refusalkit.datasets.public"):
         public_data.input_rows(tmp_path / "empty")
 
 

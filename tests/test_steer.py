@@ -345,7 +345,7 @@ def test_guard_server_serves_the_refusal_token_model_with_per_request_thresholds
 
 
 def test_public_rows_join_the_steering_data_by_split_and_category():
-    from refusalkit.public_data import prompt_group, split_of
+    from refusalkit.datasets.public import prompt_group, split_of
     from refusalkit.steer.data import (
         PUBLIC_REFUSE_CAP,
         PUBLIC_RESPOND_CAP,

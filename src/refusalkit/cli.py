@@ -150,7 +150,7 @@ def train_command(
 ) -> None:
     """Train the input and streaming output classifiers for a constitution."""
     from refusalkit.classifiers.train import TrainOptions, train
-    from refusalkit.public_data import default_public_dir
+    from refusalkit.datasets.public import default_public_dir
 
     if data is None:
         from refusalkit.synth import SynthOptions, synthesize
@@ -414,8 +414,8 @@ def bench_audit_command(
 
 
 def _eval_data_dir(data_dir: Path | None) -> Path:
+    from refusalkit.datasets.eval_sets import default_data_dir
     from refusalkit.errors import ConfigError
-    from refusalkit.evals.datasets import default_data_dir
 
     directory = data_dir or default_data_dir()
     if directory is None:

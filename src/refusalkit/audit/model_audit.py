@@ -39,7 +39,7 @@ def load_prompts(spec: str, data_dir: Path | None = None) -> list[LabelledPrompt
     built-in labelled set: `xstest` (250 safe, 200 unsafe) or `coconot` (1,001 should-refuse
     + 379 contrast prompts), read from the evaluation data folder."""
     if spec in BUILTIN_PROMPT_SETS:
-        from refusalkit.evals.datasets import coconot, default_data_dir, xstest_prompts
+        from refusalkit.datasets.eval_sets import coconot, default_data_dir, xstest_prompts
 
         folder = data_dir or default_data_dir()
         if folder is None:

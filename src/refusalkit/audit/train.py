@@ -33,8 +33,8 @@ from refusalkit.audit.data import (
 from refusalkit.audit.string_match import string_match_level
 from refusalkit.classifiers.heads import LinearHead, balanced_weights, fit_softmax
 from refusalkit.classifiers.tune import TuneExample, TuneOptions, tune_encoder
+from refusalkit.datasets.public import answer_rows
 from refusalkit.errors import ConfigError
-from refusalkit.public_data import answer_rows
 from refusalkit.taxonomy import CATEGORIES
 
 REPO = Path(__file__).resolve().parents[3]

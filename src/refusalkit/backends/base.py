@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal, TypedDict
@@ -91,6 +91,8 @@ class TextStream(Iterator[str]):
         self.cancel_requested = threading.Event()
         self.finish_reason: str | None = None
         self.completion_tokens = 0
+        # A refusal-token model's decision (token and probabilities), for the decision log.
+        self.refusal_decision: dict | None = None
         self._done = False
         self._deltas = produce(self)
 
@@ -142,6 +144,8 @@ class Backend(abc.ABC):
     spec: str
     #: how many requests this backend serves usefully at once (threads for batch generation)
     default_concurrency: int = 1
+    #: whether `with_refusal_thresholds` works (a refusal-token model)
+    supports_refusal_thresholds: bool = False
 
     @property
     @abc.abstractmethod
@@ -180,6 +184,12 @@ class Backend(abc.ABC):
                 bar.update(1)
         bar.close()
         return results
+
+    def with_refusal_thresholds(self, thresholds: Mapping[str, float]) -> Backend:
+        """The same model deciding refusals at other per-category thresholds."""
+        raise InvalidInputError(
+            f"{self.spec!r} takes no refusal thresholds: only a refusal-token model (steer) does"
+        )
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release model memory or connections."""

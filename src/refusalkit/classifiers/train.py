@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from refusalkit import public_data
 from refusalkit.classifiers.artifacts import Artifacts, Calibration, Meta, Thresholds
 from refusalkit.classifiers.cascade import EVERYDAY_SOURCES, CascadeTargets, train_second_stage
 from refusalkit.classifiers.constitutional import ConstitutionalClassifiers
@@ -29,6 +28,7 @@ from refusalkit.classifiers.second_stage import MULTILINGUAL_NAME
 from refusalkit.classifiers.tune import TuneExample, TuneOptions, tune_encoder
 from refusalkit.constitution import load_constitution
 from refusalkit.constitution.loader import resolve_constitution_path
+from refusalkit.datasets import public as public_data
 from refusalkit.errors import ConfigError
 
 INPUT_WINDOW = WindowSpec(size=128, stride=96)
@@ -49,7 +49,7 @@ class TrainOptions:
     tune: bool = True  # tune the encoder with a LoRA adapter; False keeps it frozen
     tune_epochs: int = 2
     progress: bool = True
-    # Public human-written rows (`public_data`), or None for synthetic data only.
+    # Public human-written rows (`datasets.public`), or None for synthetic data only.
     public: Path | None = None
     # Input threshold: flag at most these shares of everyday and of look-alike validation rows.
     everyday_fpr: float = 0.02

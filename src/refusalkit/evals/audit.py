@@ -20,8 +20,8 @@ from refusalkit.audit.train import (
     evaluate,
     leave_one_model_out,
 )
-from refusalkit.evals.datasets import xstest_completions
-from refusalkit.public_data import answer_rows
+from refusalkit.datasets.eval_sets import xstest_completions
+from refusalkit.datasets.public import answer_rows
 
 
 def bench_audit(

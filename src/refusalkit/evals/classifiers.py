@@ -10,12 +10,13 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from refusalkit import public_data
 from refusalkit.classifiers import ConstitutionalClassifiers
 from refusalkit.classifiers.constitutional import Verdict
-from refusalkit.evals import datasets
+from refusalkit.datasets import eval_sets as datasets
+from refusalkit.datasets import public as public_data
 from refusalkit.evals.bench import text_of_tokens
 from refusalkit.evals.jailbreaks import TEMPLATES, wrap
+from refusalkit.evals.traffic import benign_traffic
 
 
 def _rate(values: list[bool]) -> float | None:
@@ -149,7 +150,7 @@ def bench_classifiers(
     ]
     should_not_flags = [flagged(r["prompt"]) for r in bar(should_not, "coconot safety")]
 
-    benign = datasets.benign_traffic()
+    benign = benign_traffic()
     benign_by_kind: dict[str, list[bool]] = defaultdict(list)
     for row in bar(benign, "benign traffic"):
         benign_by_kind[row["kind"]].append(flagged(row["prompt"]))

@@ -17,7 +17,6 @@ import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ import httpx
 import numpy as np
 
 from refusalkit.errors import EndpointError
+from refusalkit.evals.traffic import benign_traffic
 
 START_TIMEOUT_S = 180.0
 
@@ -36,8 +36,7 @@ def free_port() -> int:
 
 
 def benign_prompts() -> list[str]:
-    text = resources.files("refusalkit.evals").joinpath("data/benign_traffic.jsonl").read_text()
-    return [json.loads(line)["prompt"] for line in text.splitlines() if line.strip()]
+    return [row["prompt"] for row in benign_traffic()]
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from refusalkit.backends import GenerationParams, Message, load_backend, user_message
-from refusalkit.evals.suite import ReplayBackend
+from refusalkit.backends.replay import ReplayBackend
 
 # (label, messages, recorded answer or None). Benign prompts, an outright harmful one (stopped
 # at the input), and a harmless-looking request whose answer turns harmful. The embedded 135M

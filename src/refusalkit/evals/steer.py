@@ -19,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from refusalkit.public_data import input_rows
+from refusalkit.datasets.eval_sets import coconot_by_category
+from refusalkit.datasets.public import input_rows
 from refusalkit.steer.decode import SteerModel
-from refusalkit.steer.sweep import f1, load_coconot, sweep
+from refusalkit.steer.sweep import f1, sweep
 
 
 def _xstest_safe(data_dir: Path) -> list[str]:
@@ -43,7 +44,7 @@ def bench_steer(
 
     rng = random.Random(seed)
     result: dict = {"sweep": sweep(model, data_dir, out)}
-    unsafe, contrast = load_coconot(data_dir)
+    unsafe, contrast = coconot_by_category(data_dir)
 
     prompts = [r["prompt"] for r in unsafe + contrast]
     started = time.perf_counter()

@@ -13,13 +13,14 @@ import json
 import random
 import statistics
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from refusalkit.backends.base import Backend, GenerationParams, Message, TextStream
+from refusalkit.backends.base import Backend, GenerationParams, Message
+from refusalkit.backends.replay import ReplayBackend
 from refusalkit.errors import ConfigError
 from refusalkit.jsonl import json_lines
 
@@ -69,33 +70,6 @@ class Case:
     @property
     def response(self) -> str:
         return "".join(self.deltas)
-
-
-class ReplayBackend(Backend):
-    """Streams recorded deltas: the guarded run sees exactly what the model produced."""
-
-    spec = "replay"
-
-    def __init__(self, deltas: list[str]) -> None:
-        self.deltas = deltas
-
-    @property
-    def model_name(self) -> str:
-        return "replay"
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
-
-    def stream(self, messages, params=None) -> TextStream:
-        def produce(stream: TextStream) -> Iterator[str]:
-            for delta in self.deltas:
-                if stream.cancelled:
-                    return
-                stream.completion_tokens += 1
-                yield delta
-            stream.finish_reason = "stop"
-
-        return TextStream(produce)
 
 
 def objectives(data: Path, limit: int | None, rng: random.Random) -> list[dict]:
@@ -156,7 +130,7 @@ def attack_cases(rows: list[dict], rng: random.Random) -> list[Case]:
 
 
 def benign_cases(data_dir: Path, suite: Suite, rng: random.Random) -> list[Case]:
-    from refusalkit.evals.datasets import coconot, xstest_prompts
+    from refusalkit.datasets.eval_sets import coconot, xstest_prompts
 
     safe = [p.prompt for p in xstest_prompts(data_dir) if p.safe]
     contrast = [row["prompt"] for row in coconot(data_dir, "contrast_eval")]

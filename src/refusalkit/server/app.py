@@ -391,7 +391,7 @@ def _start_exchange(state: ServerState, body: ChatCompletionRequest, key: str | 
         )
     backend = state.backend
     if body.refusal_thresholds is not None:
-        if not getattr(backend, "supports_refusal_thresholds", False):
+        if not backend.supports_refusal_thresholds:
             raise ApiError(
                 400,
                 f"refusal_thresholds needs a refusal-token model upstream (refusalkit serve "
@@ -399,7 +399,7 @@ def _start_exchange(state: ServerState, body: ChatCompletionRequest, key: str | 
                 param="refusal_thresholds",
             )
         try:
-            backend = backend.with_thresholds(body.refusal_thresholds)  # type: ignore[attr-defined]
+            backend = backend.with_refusal_thresholds(body.refusal_thresholds)
         except InvalidInputError as exc:
             raise ApiError(400, str(exc), param="refusal_thresholds") from None
     max_tokens = body.max_completion_tokens or body.max_tokens or state.config.default_max_tokens
@@ -498,7 +498,7 @@ class Exchange:
             "output_checks": len(outputs),
             "classifier_error": guarded.classifier_error,
             # which decision token a refusal-token upstream emitted, with its probabilities
-            "steer": getattr(guarded.upstream, "steer_decision", None),
+            "steer": guarded.upstream.refusal_decision if guarded.upstream else None,
         }
 
     def finish(self, action: str | None = None, detail: str | None = None) -> None:

@@ -1,5 +1,5 @@
 """The refusal-token model as a generation backend (`steer` or `steer:/path` model specs), so the
-guard server and chat can serve it; per-request thresholds come with `with_thresholds`."""
+guard server and chat can serve it; per-request thresholds come with `with_refusal_thresholds`."""
 
 from __future__ import annotations
 
@@ -14,13 +14,15 @@ from refusalkit.backends.base import (
     TextStream,
     validate_messages,
 )
-from refusalkit.backends.transformers import stream_generate
+from refusalkit.backends.hf import stream_generate
+from refusalkit.backends.registry import local_path
+from refusalkit.config import Settings
 from refusalkit.steer.decode import SteerModel
 from refusalkit.steer.tokens import REFUSE_TOKEN, RESPOND_TOKEN, category_token
 
 
 class SteerBackend(Backend):
-    """Streams the answer after the decision token; `stream.steer_decision` tells which token."""
+    """Streams the answer after the decision token; `stream.refusal_decision` tells which token."""
 
     supports_refusal_thresholds = True
 
@@ -44,7 +46,7 @@ class SteerBackend(Backend):
     def count_tokens(self, text: str) -> int:
         return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    def with_thresholds(self, thresholds: Mapping[str, float]) -> SteerBackend:
+    def with_refusal_thresholds(self, thresholds: Mapping[str, float]) -> SteerBackend:
         """The same model under other thresholds (validated: unknown names are errors)."""
         return SteerBackend(self.model, spec=self.spec, thresholds={**self.thresholds,
                             **thresholds}, lock=self._lock)  # fmt: skip
@@ -61,7 +63,7 @@ class SteerBackend(Backend):
         def produce(stream: TextStream) -> Iterator[str]:
             with self._lock:
                 decision = model.decide([checked], self.thresholds)[0]
-                stream.steer_decision = decision.as_dict()  # type: ignore[attr-defined]
+                stream.refusal_decision = decision.as_dict()
                 if not decision.refused:
                     token = RESPOND_TOKEN
                 else:
@@ -86,3 +88,9 @@ class SteerBackend(Backend):
                 )
 
         return TextStream(produce)
+
+
+def from_spec(spec: str, argument: str, settings: Settings) -> SteerBackend:
+    """`steer` (the shipped model) or `steer:/path/to/model-dir` (one `steer train` wrote);
+    registered under the `refusalkit.backends` entry points."""
+    return SteerBackend(directory=local_path(spec, argument) if argument else None, spec=spec)

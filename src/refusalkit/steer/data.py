@@ -20,15 +20,15 @@ from pathlib import Path
 import yaml
 from tqdm.auto import tqdm
 
-from refusalkit.audit.data import compose_refusal, load_audit_seeds
-from refusalkit.jsonl import json_lines
-from refusalkit.public_data import (
+from refusalkit.datasets.public import (
     DNA_REFUSAL_CATEGORY,
     input_rows,
     prompt_group,
     source_rows,
     split_of,
 )
+from refusalkit.datasets.refusal_seeds import compose_refusal, load_refusal_seeds
+from refusalkit.jsonl import json_lines
 
 STEER_CATEGORIES: tuple[str, ...] = (
     "information_hazards",
@@ -224,7 +224,7 @@ def public_examples(rng: random.Random, split: str = "train") -> list[SteerExamp
     """Public rows (data/public) for the refusal-token model. Refusals get an answer composed
     from the audit seeds in their category's voice; should-answer rows carry no answer and
     teach the decision only (the answer after [respond] is learned from the base model's own)."""
-    audit_seeds = load_audit_seeds()
+    audit_seeds = load_refusal_seeds()
     dna = dna_question_tokens()
     by_source: dict[str, list[tuple[str, str]]] = {}
     for row in input_rows():
@@ -254,7 +254,7 @@ def build_examples(
     public: bool = False,
 ) -> list[SteerExample]:
     rng = random.Random(seed)
-    audit_seeds = load_audit_seeds()
+    audit_seeds = load_refusal_seeds()
     examples = [
         SteerExample(prompt, category, compose_refusal(audit_seeds, category, rng, prompt), source)
         for prompt, category, source in refuse_prompts(rng)

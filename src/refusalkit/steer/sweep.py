@@ -8,32 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from refusalkit.jsonl import json_lines
+from refusalkit.datasets.eval_sets import coconot_by_category
 from refusalkit.steer.data import RESPOND
 from refusalkit.steer.decode import SteerModel
-from refusalkit.taxonomy import from_coconot
 
 GRID = [0.001, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999]
 # the range a category's threshold is moved across in the independence check
 INDEPENDENCE_GRID = [0.05, 0.2, 0.5, 0.8, 0.95]
-
-
-def load_coconot(data_dir: Path) -> tuple[list[dict], list[dict]]:
-    folder = data_dir / "coconot"
-    rows = []
-    for name, should_refuse in (
-        ("coconot_eval.jsonl", True),
-        ("coconot_contrast_eval.jsonl", False),
-    ):
-        for _, row in json_lines(folder / name):
-            rows.append(
-                {
-                    "prompt": row["prompt"],
-                    "should_refuse": should_refuse,
-                    "category": from_coconot(row.get("subcategory", "")) or "other",
-                }
-            )
-    return [r for r in rows if r["should_refuse"]], [r for r in rows if not r["should_refuse"]]
 
 
 def _decisions(model: SteerModel, probs: np.ndarray, thresholds: dict[str, float]) -> np.ndarray:
@@ -49,7 +30,7 @@ def f1(refused: np.ndarray, should: np.ndarray) -> dict[str, float]:
 
 
 def sweep(model: SteerModel, data_dir: Path, out: Path | None = None) -> dict:
-    unsafe, contrast = load_coconot(data_dir)
+    unsafe, contrast = coconot_by_category(data_dir)
     rows = unsafe + contrast
     probs = model.probabilities([r["prompt"] for r in rows])
     should = np.array([r["should_refuse"] for r in rows])

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from refusalkit.errors import ConfigError
+from refusalkit.taxonomy import from_coconot
 
 XSTEST_COMPLETION_FILES = ("gpt4", "llama2new", "llama2orig", "mistralguard", "mistralinstruct")
 
@@ -90,7 +91,16 @@ def coconot(data_dir: Path, split: str) -> list[dict]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def benign_traffic() -> list[dict]:
-    path = Path(__file__).resolve().parent / "data" / "benign_traffic.jsonl"
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+def coconot_by_category(data_dir: Path) -> tuple[list[dict], list[dict]]:
+    """(should-refuse rows, contrast rows), each `{prompt, should_refuse, category}` with the
+    taxonomy id of the row's CoCoNot subcategory ("other" where none maps)."""
+    rows = [
+        {
+            "prompt": row["prompt"],
+            "should_refuse": should_refuse,
+            "category": from_coconot(row.get("subcategory", "")) or "other",
+        }
+        for split, should_refuse in (("eval", True), ("contrast_eval", False))
+        for row in coconot(data_dir, split)
+    ]
+    return [r for r in rows if r["should_refuse"]], [r for r in rows if not r["should_refuse"]]

@@ -15,7 +15,10 @@ from refusalkit.backends.base import (
     TextStream,
     validate_messages,
 )
+from refusalkit.backends.registry import local_path
+from refusalkit.config import Settings
 from refusalkit.errors import ModelNotFoundError
+from refusalkit.models import embedded_hf_path
 
 
 def pick_device(device: str | None = None) -> str:
@@ -191,3 +194,12 @@ class TransformersBackend(Backend):
 
     def close(self) -> None:
         del self.model
+
+
+def from_spec(spec: str, argument: str, settings: Settings) -> TransformersBackend:
+    """`hf:/path/to/model`, or `hf:embedded` (the embedded model converted once)."""
+    if argument == "embedded":
+        path = embedded_hf_path(settings.cache_dir)
+    else:
+        path = local_path(spec, argument)
+    return TransformersBackend(path, spec=spec, device=settings.device)

@@ -161,7 +161,7 @@ def _key(text: str) -> str:
 
 def default_public_dir() -> Path:
     """`data/public` in the checkout this package was installed from (editable install)."""
-    return Path(__file__).resolve().parents[2] / "data" / "public"
+    return Path(__file__).resolve().parents[3] / "data" / "public"
 
 
 def prompt_group(prompt: str) -> str:
@@ -182,7 +182,7 @@ def _read(folder: Path, source: Source) -> Iterator[dict]:
     if not path.is_file():
         raise ConfigError(
             f"{path} is missing; copy the public data with "
-            "`python -m refusalkit.public_data ../shared/data/train`"
+            "`python -m refusalkit.datasets.public ../shared/data/train`"
         )
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         for line in handle:
@@ -214,7 +214,7 @@ def multijail_category(tags: str) -> str:
     for tag, category in MULTIJAIL_TAG.items():
         if tag in tags:
             return category
-    raise ConfigError(f"MultiJail tags {tags!r} have no category in public_data.MULTIJAIL_TAG")
+    raise ConfigError(f"MultiJail tags {tags!r} have no category in datasets.public.MULTIJAIL_TAG")
 
 
 def input_rows(folder: Path | None = None) -> list[dict]:

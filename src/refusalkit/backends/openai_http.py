@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -15,6 +16,7 @@ from refusalkit.backends.base import (
     TextStream,
     validate_messages,
 )
+from refusalkit.config import Settings
 from refusalkit.errors import EndpointError
 
 # Servers that are not OpenAI itself rarely check keys, but the SDK insists on one.
@@ -175,3 +177,29 @@ def _error_detail(exc: openai.APIStatusError) -> str:
         if message:
             return str(message)[:300]
     return str(exc.message)[:300]
+
+
+def _build(
+    url: str, model: str | None, key: str | None, spec: str, settings: Settings
+) -> OpenAIBackend:
+    return OpenAIBackend(
+        url,
+        model=model,
+        api_key=key or settings.api_key or os.environ.get("OPENAI_API_KEY"),
+        spec=spec,
+        timeout_s=settings.timeout_s,
+        connect_timeout_s=settings.connect_timeout_s,
+        max_retries=settings.max_retries,
+    )
+
+
+def from_spec(spec: str, argument: str, settings: Settings) -> OpenAIBackend:
+    """`http(s)://host:port/v1[#model]`."""
+    url, _, model = spec.partition("#")
+    return _build(url, model or None, settings.api_key, spec, settings)
+
+
+def from_endpoint(name: str, settings: Settings) -> OpenAIBackend:
+    """An `[endpoints.NAME]` table of refusalkit.toml."""
+    endpoint = settings.endpoints[name]
+    return _build(endpoint.url, endpoint.model, endpoint.resolved_api_key(), name, settings)
