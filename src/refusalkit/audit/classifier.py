@@ -19,7 +19,9 @@ from refusalkit.audit.data import LEVELS
 from refusalkit.audit.guard_stop import guard_stop
 from refusalkit.audit.markers import marker_features
 from refusalkit.classifiers.heads import LinearHead
+from refusalkit.config import load_settings
 from refusalkit.errors import ConfigError, ModelNotFoundError
+from refusalkit.models import encoder_onnx_path, encoder_path
 from refusalkit.taxonomy import BY_ID
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "artifacts"
@@ -58,8 +60,6 @@ class WordPieces:
     def __init__(self) -> None:
         from tokenizers import Tokenizer
 
-        from refusalkit.models import encoder_path
-
         self.backend = Tokenizer.from_file(str(encoder_path() / "tokenizer.json"))
         self.backend.no_truncation()  # the file truncates to 128; the closing window needs the end
         self.backend.no_padding()
@@ -91,9 +91,6 @@ class BatchEncoder:
         import os
 
         import onnxruntime
-
-        from refusalkit.config import load_settings
-        from refusalkit.models import encoder_onnx_path
 
         self.tokenizer = encoder_tokenizer()
         path = encoder_onnx_path(load_settings().cache_dir, adapter)

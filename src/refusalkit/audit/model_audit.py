@@ -8,6 +8,9 @@ from pathlib import Path
 
 from refusalkit.audit.classifier import RefusalClassifier
 from refusalkit.audit.io import read_batches
+from refusalkit.backends import GenerationParams, load_backend
+from refusalkit.backends.base import user_message
+from refusalkit.datasets.eval_sets import coconot, default_data_dir, xstest_prompts
 from refusalkit.errors import InvalidInputError
 
 BUILTIN_PROMPT_SETS = ("xstest", "coconot")
@@ -39,8 +42,6 @@ def load_prompts(spec: str, data_dir: Path | None = None) -> list[LabelledPrompt
     built-in labelled set: `xstest` (250 safe, 200 unsafe) or `coconot` (1,001 should-refuse
     + 379 contrast prompts), read from the evaluation data folder."""
     if spec in BUILTIN_PROMPT_SETS:
-        from refusalkit.datasets.eval_sets import coconot, default_data_dir, xstest_prompts
-
         folder = data_dir or default_data_dir()
         if folder is None:
             raise InvalidInputError(
@@ -78,8 +79,6 @@ def audit_model(
     concurrency: int | None = None,
     progress: bool = True,
 ) -> tuple[dict[str, object], list[dict]]:
-    from refusalkit.backends import GenerationParams, load_backend
-    from refusalkit.backends.base import user_message
 
     params = GenerationParams(max_tokens=max_tokens, temperature=0.0)
     with load_backend(model) as backend:

@@ -35,7 +35,7 @@ from refusalkit.classifiers.heads import LinearHead, balanced_weights, fit_softm
 from refusalkit.classifiers.tune import TuneExample, TuneOptions, tune_encoder
 from refusalkit.datasets.public import answer_rows
 from refusalkit.errors import ConfigError
-from refusalkit.taxonomy import CATEGORIES
+from refusalkit.taxonomy import BY_ID, CATEGORIES
 
 REPO = Path(__file__).resolve().parents[3]
 DEFAULT_SYNTH = REPO / "data" / "synth-general"
@@ -270,8 +270,6 @@ def evaluate(classifier: RefusalClassifier, examples: list[AuditExample]) -> dic
     """Binary and level accuracy; on refusals with a known category, category accuracy and
     macro-F1; on refusals with a known group (should-not / cannot), group accuracy."""
     from sklearn.metrics import f1_score
-
-    from refusalkit.taxonomy import BY_ID
 
     results = classifier.classify([e.prompt for e in examples], [e.response for e in examples])
     pairs = list(zip(results, examples, strict=True))

@@ -13,6 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from refusalkit.classifiers.normalize import views
+from refusalkit.classifiers.sessions import EncoderSessions
+from refusalkit.config import load_settings
+from refusalkit.models import encoder_onnx_path, encoder_path
+
 
 @dataclass(frozen=True)
 class WindowSpec:
@@ -30,10 +35,6 @@ class TextEncoder:
         adapter: Path | None = None,
     ) -> None:
         from transformers import AutoTokenizer
-
-        from refusalkit.classifiers.sessions import EncoderSessions
-        from refusalkit.config import load_settings
-        from refusalkit.models import encoder_onnx_path, encoder_path
 
         self.tokenizer = AutoTokenizer.from_pretrained(encoder_path(), local_files_only=True)
         self.adapter = adapter
@@ -82,7 +83,6 @@ class TextEncoder:
 
 def input_windows(encoder: TextEncoder, text: str, spec: WindowSpec) -> list[list[int]]:
     """Every window of every de-obfuscated view of an input."""
-    from refusalkit.classifiers.normalize import views
 
     windows: list[list[int]] = []
     for view in views(text):

@@ -15,6 +15,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from refusalkit.classifiers.heads import balanced_weights
+from refusalkit.models import encoder_path
 
 ADAPTER_DIR = "encoder_adapter"
 LORA_TARGETS = ["query", "key", "value", "dense"]
@@ -50,8 +51,6 @@ def tune_encoder(
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModel, AutoTokenizer
-
-    from refusalkit.models import encoder_path
 
     torch.manual_seed(options.seed)
     rng = random.Random(options.seed)

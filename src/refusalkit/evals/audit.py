@@ -12,6 +12,7 @@ from pathlib import Path
 
 from refusalkit.audit.classifier import RefusalClassifier
 from refusalkit.audit.data import public_examples
+from refusalkit.audit.run import AuditOptions, run_audit
 from refusalkit.audit.string_match import string_match_level
 from refusalkit.audit.train import (
     AuditTrainOptions,
@@ -33,8 +34,6 @@ def bench_audit(
     """XSTest: binary and three-level accuracy against the human `final_label`, and throughput
     of the whole `audit` path (classifier load, reading, classifying, writing) on the 2,250
     rows. `voices`: also leave-one-model-out on Do-Not-Answer and the public test split."""
-    from refusalkit.audit.run import AuditOptions, run_audit
-
     completions = xstest_completions(data_dir)
     with tempfile.TemporaryDirectory(prefix="refusalkit-bench-") as tmp:
         source = Path(tmp) / "xstest_completions.jsonl"

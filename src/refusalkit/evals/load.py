@@ -25,6 +25,7 @@ import numpy as np
 
 from refusalkit.errors import EndpointError
 from refusalkit.evals.traffic import benign_traffic
+from refusalkit.models import embedded_gguf_path
 
 START_TIMEOUT_S = 180.0
 
@@ -262,8 +263,6 @@ def bench_serve(
             )
         )
         return result
-
-    from refusalkit.models import embedded_gguf_path
 
     threads = str(os.cpu_count() or 1)
     port = free_port()

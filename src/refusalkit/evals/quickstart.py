@@ -15,8 +15,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from refusalkit.audit.classifier import RefusalClassifier
 from refusalkit.backends import GenerationParams, Message, load_backend, user_message
 from refusalkit.backends.replay import ReplayBackend
+from refusalkit.config import load_settings
+from refusalkit.guard import Guard
+from refusalkit.models import describe_models
 
 # (label, messages, recorded answer or None). Benign prompts, an outright harmful one (stopped
 # at the input), and a harmless-looking request whose answer turns harmful. The embedded 135M
@@ -63,10 +67,6 @@ def _show(console: Console, who: str, text: str, style: str = "") -> None:
 def run_quickstart(
     out: Path, model: str | None = None, max_tokens: int = 64, console: Console | None = None
 ) -> Path:
-    from refusalkit.audit.classifier import RefusalClassifier
-    from refusalkit.config import load_settings
-    from refusalkit.guard import Guard
-    from refusalkit.models import describe_models
 
     console = console or Console()
     started = time.perf_counter()

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from refusalkit.audit.classifier import RefusalClassifier
+from refusalkit.backends import GenerationParams, load_backend, user_message
 from refusalkit.datasets.eval_sets import coconot_by_category
 from refusalkit.datasets.public import input_rows
 from refusalkit.steer.decode import SteerModel
@@ -40,7 +42,6 @@ def bench_steer(
     seed: int = 0,
     progress: bool = True,
 ) -> dict:
-    from refusalkit.audit.classifier import RefusalClassifier
 
     rng = random.Random(seed)
     result: dict = {"sweep": sweep(model, data_dir, out)}
@@ -102,7 +103,6 @@ def _public_test_split(model: SteerModel, rng: random.Random) -> dict:
 
 def _base_model(unsafe, contrast, judge, sample_size, max_tokens, rng) -> dict:
     """The embedded model without tokens on a fixed, label-stratified sample of CoCoNot."""
-    from refusalkit.backends import GenerationParams, load_backend, user_message
 
     share = len(unsafe) / (len(unsafe) + len(contrast))
     n_unsafe = round(sample_size * share)

@@ -19,10 +19,22 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from refusalkit.audit.classifier import RefusalClassifier
+from refusalkit.backends import load_backend
 from refusalkit.backends.base import Backend, GenerationParams, Message
 from refusalkit.backends.replay import ReplayBackend
+from refusalkit.datasets.eval_sets import coconot, xstest_prompts
 from refusalkit.errors import ConfigError
+from refusalkit.evals.audit import bench_audit
+from refusalkit.evals.bench import bench_overhead
+from refusalkit.evals.external import import_results
+from refusalkit.evals.jailbreaks import TEMPLATES, wrap
+from refusalkit.evals.report import write_eval_report
+from refusalkit.guard import Guard
 from refusalkit.jsonl import json_lines
+from refusalkit.steer.decode import DEFAULT_DIR, SteerModel
+from refusalkit.steer.sweep import sweep
+from refusalkit.synth.transforms import TransformContext, by_family
 
 
 @dataclass(frozen=True)
@@ -101,8 +113,6 @@ def objectives(data: Path, limit: int | None, rng: random.Random) -> list[dict]:
 
 
 def attack_cases(rows: list[dict], rng: random.Random) -> list[Case]:
-    from refusalkit.evals.jailbreaks import TEMPLATES, wrap
-    from refusalkit.synth.transforms import TransformContext, by_family
 
     families = by_family()
     cases: list[Case] = []
@@ -130,7 +140,6 @@ def attack_cases(rows: list[dict], rng: random.Random) -> list[Case]:
 
 
 def benign_cases(data_dir: Path, suite: Suite, rng: random.Random) -> list[Case]:
-    from refusalkit.datasets.eval_sets import coconot, xstest_prompts
 
     safe = [p.prompt for p in xstest_prompts(data_dir) if p.safe]
     contrast = [row["prompt"] for row in coconot(data_dir, "contrast_eval")]
@@ -260,11 +269,6 @@ def run_suite(
     steering: bool = True,
     external: Sequence[Path] = (),
 ) -> dict:
-    from refusalkit.audit.classifier import RefusalClassifier
-    from refusalkit.backends import load_backend
-    from refusalkit.evals.audit import bench_audit
-    from refusalkit.evals.bench import bench_overhead
-    from refusalkit.guard import Guard
 
     started = time.perf_counter()
     rng = random.Random(seed)
@@ -275,7 +279,6 @@ def run_suite(
             f"the shipped classifiers are for {guard.constitution.name!r}; pass --classifiers "
             f"trained on {constitution!r}"
         )
-    from refusalkit.evals.external import import_results
 
     imported = [import_results(path) for path in external]  # bad files fail before the work
     data = data or Path("data") / f"synth-{constitution}"
@@ -353,15 +356,12 @@ def run_suite(
     metrics["timings_s"] = {k: round(v, 1) for k, v in timings.items()}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     _write_cases(out / "cases.jsonl", cases)
-    from refusalkit.evals.report import write_eval_report
 
     write_eval_report(out, metrics, cases)
     return metrics
 
 
 def _steering(data_dir: Path, out: Path) -> dict | None:
-    from refusalkit.steer.decode import DEFAULT_DIR, SteerModel
-    from refusalkit.steer.sweep import sweep
 
     if not (DEFAULT_DIR / "meta.json").is_file():
         return None

@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from refusalkit.audit.classifier import RefusalClassifier
 from refusalkit.backends.base import Backend, GenerationParams, Message, validate_messages
 from refusalkit.config import ServerConfig
 from refusalkit.errors import EndpointError, InvalidInputError, RefusalkitError
@@ -93,8 +94,6 @@ class ServerState:
     def auditor(self) -> Any:
         with self._audit_lock:
             if self._auditor is None:
-                from refusalkit.audit.classifier import RefusalClassifier
-
                 self._auditor = RefusalClassifier(self.audit_dir)
             return self._auditor
 

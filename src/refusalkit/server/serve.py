@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from refusalkit.backends import load_backend
 from refusalkit.config import ServerConfig, Settings, load_settings
+from refusalkit.guard import Guard
 from refusalkit.server.app import BodyLimitAndLog, ServerState, create_app
 from refusalkit.server.decision_log import DecisionLog
 
@@ -28,12 +30,8 @@ def build_state(
     settings = settings or load_settings()
     config: ServerConfig = settings.server
     if backend is None:
-        from refusalkit.backends import load_backend
-
         backend = load_backend(upstream, settings)
     if guard is None:
-        from refusalkit.guard import Guard
-
         guard = Guard.load(
             classifiers,
             action=config.action,

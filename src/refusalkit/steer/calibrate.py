@@ -17,6 +17,8 @@ import numpy as np
 import yaml
 
 from refusalkit.errors import ConfigError
+from refusalkit.steer.decode import SteerModel
+from refusalkit.steer.sweep import f1
 
 CALIBRATION_PATH = Path(__file__).resolve().parent / "calibration.yaml"
 THRESHOLD_GRID = (0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
@@ -50,7 +52,6 @@ def load_calibration(path: Path = CALIBRATION_PATH) -> list[CalibrationPrompt]:
 
 
 def _f1(predicted: list[bool], truth: list[bool]) -> float:
-    from refusalkit.steer.sweep import f1
 
     return float(f1(np.array(predicted, dtype=bool), np.array(truth, dtype=bool))["f1"])
 
@@ -90,7 +91,6 @@ def calibrate_model(
 ) -> dict[str, object]:
     """The F1 curve on `calibration` and the rates at the model's current default; with
     `write`, the best threshold becomes the default in the model's meta.json."""
-    from refusalkit.steer.decode import SteerModel
 
     model = SteerModel(model_dir)
     prompts = load_calibration(calibration)

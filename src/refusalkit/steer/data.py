@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 from tqdm.auto import tqdm
 
+from refusalkit.backends import GenerationParams, load_backend, user_message
 from refusalkit.datasets.public import (
     DNA_REFUSAL_CATEGORY,
     input_rows,
@@ -45,6 +46,7 @@ STEER_CATEGORIES: tuple[str, ...] = (
     "knowledge_cutoff",
     "unknown_information",
 )
+
 RESPOND = "respond"
 
 # The general constitution's restricted categories, seen as refusal categories.
@@ -171,7 +173,6 @@ def base_model_answers(
     missing = [p for p in dict.fromkeys(prompts) if p not in answers]
     if not missing:
         return answers
-    from refusalkit.backends import GenerationParams, load_backend, user_message
 
     backend = load_backend("embedded")
     params = GenerationParams(max_tokens=max_tokens, temperature=0.0)

@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from refusalkit.backends.base import Message, validate_messages
+from refusalkit.config import load_settings
 from refusalkit.errors import InvalidInputError, ModelNotFoundError
+from refusalkit.models import embedded_hf_path
 from refusalkit.steer.data import RESPOND
 from refusalkit.steer.layout import ADAPTER_DIR, TOKENIZER_DIR, chat_prefix
 from refusalkit.steer.tokens import REFUSE_TOKEN, RESPOND_TOKEN, category_token, choice_tokens
@@ -86,9 +88,6 @@ class SteerModel:
         import torch
         from peft import PeftModel
         from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        from refusalkit.config import load_settings
-        from refusalkit.models import embedded_hf_path
 
         self.directory = Path(directory) if directory else DEFAULT_DIR
         meta_path = self.directory / "meta.json"

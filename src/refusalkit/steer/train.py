@@ -17,6 +17,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from refusalkit.config import load_settings
+from refusalkit.models import embedded_hf_path
 from refusalkit.steer.data import RESPOND, STEER_CATEGORIES, SteerExample
 from refusalkit.steer.decode import SteerModel
 from refusalkit.steer.layout import ADAPTER_DIR, TOKENIZER_DIR, chat_prefix
@@ -191,9 +193,6 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from refusalkit.config import load_settings
-    from refusalkit.models import embedded_hf_path
 
     started = time.perf_counter()
     torch.manual_seed(options.seed)

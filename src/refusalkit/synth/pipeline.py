@@ -15,12 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from refusalkit.backends import Backend, GenerationParams
+from refusalkit.backends import Backend, GenerationParams, load_backend
+from refusalkit.config import load_settings
 from refusalkit.constitution import Constitution, load_constitution
 from refusalkit.constitution.loader import resolve_constitution_path
 from refusalkit.constitution.schema import Category
 from refusalkit.errors import ConfigError, InvalidInputError
 from refusalkit.jsonl import json_lines
+from refusalkit.models import load_encoder
 from refusalkit.synth import grammar
 from refusalkit.synth.dedup import drop_exact, drop_near
 from refusalkit.synth.generation import GenerationCache, Request
@@ -175,8 +177,6 @@ class Synthesizer:
     @property
     def encoder(self):
         if self._encoder is None:
-            from refusalkit.models import load_encoder
-
             self._encoder = load_encoder()
         return self._encoder
 
@@ -665,8 +665,6 @@ def read_benign(path: Path) -> list[tuple[int, str, str | None]]:
 
 def synthesize(options: SynthOptions) -> SynthReport:
     """Run the pipeline with the generator the options (or the configuration) name."""
-    from refusalkit.backends import load_backend
-    from refusalkit.config import load_settings
 
     settings = load_settings()
     spec = options.generator or settings.model

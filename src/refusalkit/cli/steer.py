@@ -1,4 +1,4 @@
-"""`refusalkit steer …`: thin commands over refusalkit.steer."""
+"""`refusalkit steer …` and `bench steer`: thin commands over refusalkit.steer."""
 
 from __future__ import annotations
 
@@ -9,13 +9,27 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-# no torch at import: the CLI stays quick
-from refusalkit.steer.train import DECISION_SMOOTHING, LORA_MODULES
+from refusalkit.cli.common import JsonOption, console, eval_data_dir, print_result
+from refusalkit.errors import ConfigError
+from refusalkit.evals.steer import bench_steer
+from refusalkit.steer.calibrate import CALIBRATION_PATH, calibrate_model
+from refusalkit.steer.data import SteerExample, build_examples
+from refusalkit.steer.decode import DEFAULT_DIR, SteerModel, parse_thresholds
+from refusalkit.steer.io import decide_file
+from refusalkit.steer.sweep import sweep
+from refusalkit.steer.train import (
+    DECISION_SMOOTHING,
+    LORA_MODULES,
+    SteerTrainOptions,
+    finish_training,
+    train_steer,
+)
 
-console = Console()
-steer_app = typer.Typer(
+bench = typer.Typer()
+
+
+group = typer.Typer(
     help="Refusal tokens: a model whose per-category refusal rates are set at inference.",
     no_args_is_help=True,
 )
@@ -31,14 +45,15 @@ DEFAULT_PREF = Path("data/external/coconot_pref.jsonl")
 DEFAULT_ANSWERS = Path("data/steer/base_answers.jsonl")
 
 
-def _load(model_dir: Path | None, thresholds: list[str] | None):
-    from refusalkit.steer.decode import SteerModel, parse_thresholds
+def _load(
+    model_dir: Path | None, thresholds: list[str] | None
+) -> tuple[SteerModel, dict[str, float]]:
 
     model = SteerModel(model_dir)
     return model, parse_thresholds(thresholds or [], model.threshold_names)
 
 
-@steer_app.command("decide")
+@group.command("decide")
 def decide(
     input_path: Annotated[Path, typer.Argument(help="JSONL rows with a prompt field.")],
     output: Annotated[
@@ -48,7 +63,6 @@ def decide(
     model_dir: ModelDirOption = None,
 ) -> None:
     """Prefill only: which token each prompt gets (respond or a category), with probabilities."""
-    from refusalkit.steer.io import decide_file
 
     started = time.perf_counter()
     model, thresholds = _load(model_dir, threshold)
@@ -57,7 +71,7 @@ def decide(
     console.print(f"decided {count} prompts → {output} ({count / elapsed:.1f} prompts/s)")
 
 
-@steer_app.command("chat")
+@group.command("chat")
 def chat(
     prompt: Annotated[str, typer.Option("--prompt", "-p", help="The prompt to answer.")],
     threshold: ThresholdOption = None,
@@ -76,7 +90,7 @@ def chat(
     print(text)
 
 
-@steer_app.command("sweep")
+@group.command("sweep")
 def sweep_command(
     out: Annotated[Path, typer.Option(help="Folder for sweep.json and the PNG plots.")],
     data_dir: Annotated[
@@ -84,14 +98,11 @@ def sweep_command(
         typer.Option(help="Folder with coconot/ (default: $REFUSALKIT_EVAL_DATA)."),
     ] = None,
     model_dir: ModelDirOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON line on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Refusal rate vs threshold per category on CoCoNot eval vs contrast, F1, plots."""
-    from refusalkit.cli import _eval_data_dir
-    from refusalkit.steer.decode import SteerModel
-    from refusalkit.steer.sweep import sweep
 
-    result = sweep(SteerModel(model_dir), _eval_data_dir(data_dir), out)
+    result = sweep(SteerModel(model_dir), eval_data_dir(data_dir), out)
     if as_json:
         print(json.dumps(result))
         return
@@ -103,7 +114,7 @@ def sweep_command(
     )
 
 
-@steer_app.command("calibrate")
+@group.command("calibrate")
 def calibrate(
     model_dir: ModelDirOption = None,
     calibration: Annotated[
@@ -115,8 +126,6 @@ def calibrate(
     ] = False,
 ) -> None:
     """Refusal rates on labelled prompts, and the default threshold they would choose."""
-    from refusalkit.steer.calibrate import CALIBRATION_PATH, calibrate_model
-    from refusalkit.steer.decode import DEFAULT_DIR
 
     directory = model_dir or DEFAULT_DIR
     result = calibrate_model(directory, calibration or CALIBRATION_PATH, write=write)
@@ -134,7 +143,7 @@ def calibrate(
     )
 
 
-@steer_app.command("train")
+@group.command("train")
 def train(
     out: Annotated[Path, typer.Option(help="Where the adapter, tokenizer and meta go.")],
     pref: Annotated[
@@ -165,9 +174,6 @@ def train(
     ] = False,
 ) -> None:
     """Fine-tune SmolLM2 (LoRA + new token embeddings) to emit a decision token first."""
-    from refusalkit.errors import ConfigError
-    from refusalkit.steer.data import build_examples
-    from refusalkit.steer.train import SteerTrainOptions, train_steer
 
     if pref is not None and not pref.is_file():
         raise ConfigError(f"{pref} does not exist; pass --pref FILE (CoCoNot pref JSONL)")
@@ -181,8 +187,6 @@ def train(
     )  # fmt: skip
     result = train_steer(examples, options)
     meta = result["meta"]
-    from refusalkit.steer.data import SteerExample
-    from refusalkit.steer.train import finish_training
 
     finish_training(out, [SteerExample(**v) for v in result["val"]])
     metrics = json.loads((out / "metrics.json").read_text())
@@ -192,6 +196,7 @@ def train(
     )
 
 
+@bench.command("steer")
 def bench_steer_command(
     data_dir: Annotated[
         Path | None,
@@ -199,14 +204,11 @@ def bench_steer_command(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Also write sweep.json and plots here.")] = None,
     model_dir: ModelDirOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON line on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Refusal-token figures: CoCoNot F1 and steering, decide speed, helpfulness, base model."""
-    from refusalkit.cli import _eval_data_dir, _print_result
-    from refusalkit.evals.steer import bench_steer
-    from refusalkit.steer.decode import SteerModel
 
-    result = bench_steer(SteerModel(model_dir), _eval_data_dir(data_dir), out)
+    result = bench_steer(SteerModel(model_dir), eval_data_dir(data_dir), out)
     if out is None:  # the curves are long; they go to OUT/sweep.json when asked for
         result["sweep"].pop("per_category_curves", None)
-    _print_result(result, as_json)
+    print_result(result, as_json)

@@ -1,4 +1,5 @@
-"""`refusalkit audit …` and `refusalkit audit-model`: thin commands over refusalkit.audit."""
+"""`refusalkit audit …` (`run`, `train`), `audit-model` and `bench audit`: thin commands over
+refusalkit.audit."""
 
 from __future__ import annotations
 
@@ -6,29 +7,35 @@ import json
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
-from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
-try:
-    from typer.core import TyperGroup
-except ImportError:  # pragma: no cover
-    TyperGroup = None  # type: ignore[assignment,misc]
+from refusalkit.audit.io import Fields
+from refusalkit.audit.model_audit import audit_model, load_prompts
+from refusalkit.audit.report import write_report
+from refusalkit.audit.run import AuditOptions, run_audit
+from refusalkit.audit.train import DEFAULT_PREF, DEFAULT_SYNTH, AuditTrainOptions, train_audit
+from refusalkit.cli.common import JsonOption, console, eval_data_dir, print_result
+from refusalkit.config import load_settings
+from refusalkit.errors import InvalidInputError
+from refusalkit.evals.audit import bench_audit
 
-console = Console()
-err_console = Console(stderr=True)
+app = typer.Typer()
+bench = typer.Typer()
 
 
 class DefaultRunGroup(TyperGroup):
     """`refusalkit audit FILE …` means `refusalkit audit run FILE …`; `audit train` trains."""
 
-    def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["run", *args]
         return super().parse_args(ctx, args)
 
 
-audit_app = typer.Typer(
+group = typer.Typer(
     cls=DefaultRunGroup,
     help="Detect and categorise refusals in a file of responses (`audit FILE --output OUT`).",
     no_args_is_help=True,
@@ -39,7 +46,7 @@ ClassifierOption = Annotated[
 ]
 
 
-@audit_app.command("run")
+@group.command("run")
 def audit_run(
     input_path: Annotated[
         Path, typer.Argument(help="JSONL, CSV, Parquet or a saved `datasets` folder.")
@@ -64,10 +71,6 @@ def audit_run(
     ] = False,
 ) -> None:
     """Audit every row: refusal, refusal_level, refusal_score, category, group."""
-    from refusalkit.audit.io import Fields
-    from refusalkit.audit.report import write_report
-    from refusalkit.audit.run import AuditOptions, run_audit
-    from refusalkit.errors import InvalidInputError
 
     if engine not in ("local", "ray"):
         raise InvalidInputError(f"--engine must be local or ray, not {engine!r}")
@@ -91,7 +94,7 @@ def audit_run(
         console.print(f"report: {path}")
 
 
-@audit_app.command("train")
+@group.command("train")
 def audit_train(
     out: Annotated[Path, typer.Option(help="Where the classifier goes.")] = Path(
         "refusal-classifier"
@@ -113,7 +116,6 @@ def audit_train(
     ] = None,
 ) -> None:
     """Train the refusal level and category classifiers from the project's data."""
-    from refusalkit.audit.train import DEFAULT_PREF, DEFAULT_SYNTH, AuditTrainOptions, train_audit
 
     options = AuditTrainOptions(
         out=out, synth=synth or DEFAULT_SYNTH, pref=pref or DEFAULT_PREF, seed=seed,
@@ -140,6 +142,7 @@ def print_model_audit(result: dict) -> None:
     console.print(table)
 
 
+@app.command("audit-model")
 def audit_model_command(
     prompts: Annotated[
         str,
@@ -162,8 +165,6 @@ def audit_model_command(
     classifier: ClassifierOption = None,
 ) -> None:
     """Send prompts to a live model, audit its answers, report over- and under-refusal."""
-    from refusalkit.audit.model_audit import audit_model, load_prompts
-    from refusalkit.config import load_settings
 
     labelled = load_prompts(prompts)[:limit]
     summary, rows = audit_model(
@@ -178,3 +179,27 @@ def audit_model_command(
         report.mkdir(parents=True, exist_ok=True)
         (report / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print_model_audit(summary)
+
+
+@bench.command("audit")
+def bench_audit_command(
+    classifier: Annotated[
+        Path | None, typer.Option(help="Refusal classifier folder (default: the shipped one).")
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder with xstest/ (default: $REFUSALKIT_EVAL_DATA)."),
+    ] = None,
+    as_json: JsonOption = False,
+    voices: Annotated[
+        bool,
+        typer.Option(help="Also leave-one-model-out on Do-Not-Answer and the public test split."),
+    ] = True,
+) -> None:
+    """Refusal-audit accuracy beside string matching: XSTest's 2,250 human-labelled completions
+    (and throughput), other models' answers held out by model and by prompt."""
+
+    print_result(
+        bench_audit(eval_data_dir(data_dir), classifier, progress=not as_json, voices=voices),
+        as_json,
+    )

@@ -1,17 +1,22 @@
-"""`refusalkit serve` and `refusalkit bench serve`: thin commands over refusalkit.server."""
+"""`refusalkit serve` and `bench serve`: thin commands over refusalkit.server."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-console = Console()
+from refusalkit.cli.common import JsonOption, console, print_result
+from refusalkit.config import load_settings
+from refusalkit.evals.load import bench_serve
+from refusalkit.server.serve import build_state, run
+
+app = typer.Typer()
+bench = typer.Typer()
 
 
+@app.command("serve")
 def serve_command(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
@@ -35,8 +40,6 @@ def serve_command(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve an OpenAI-compatible, guarded /v1/chat/completions (and classify, audit, metrics)."""
-    from refusalkit.config import load_settings
-    from refusalkit.server.serve import build_state, run
 
     settings = load_settings(timeout_s=upstream_timeout)
     state = build_state(upstream, classifiers, audit_classifier, settings)
@@ -48,6 +51,7 @@ def serve_command(
     run(state, host, port, log_level)
 
 
+@bench.command("serve")
 def bench_serve_command(
     clients: Annotated[int, typer.Option(min=1, help="Concurrent streaming clients.")] = 16,
     requests_per_client: Annotated[int, typer.Option(min=1, help="Requests per client.")] = 2,
@@ -59,13 +63,9 @@ def bench_serve_command(
         str | None,
         typer.Option(help="Load an already running guard server instead (no comparison)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON line on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Load test on loopback: guarded server vs a direct llama.cpp server, in one run."""
-    from refusalkit.evals.load import bench_serve
 
     result = bench_serve(clients, requests_per_client, max_tokens, classify_requests, url)
-    if as_json:
-        print(json.dumps(result))
-        return
-    console.print_json(json.dumps(result))
+    print_result(result, as_json)

@@ -1,0 +1,3 @@
+from refusalkit.cli.app import main
+
+main()

@@ -1,0 +1,93 @@
+"""`refusalkit train`, `classify`, `bench classifiers`: the constitutional classifiers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from refusalkit.classifiers import ConstitutionalClassifiers
+from refusalkit.classifiers.io import classify_file
+from refusalkit.classifiers.train import TrainOptions, train
+from refusalkit.cli.common import (
+    ClassifiersOption,
+    JsonOption,
+    console,
+    eval_data_dir,
+    print_result,
+)
+from refusalkit.datasets.public import default_public_dir
+from refusalkit.evals.classifiers import bench_classifiers
+from refusalkit.synth import SynthOptions, synthesize
+
+app = typer.Typer()
+bench = typer.Typer()
+
+
+@app.command("train")
+def train_command(
+    constitution: Annotated[str, typer.Option(help="Constitution file or shipped name.")],
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Data from `refusalkit synth` (default: synthesise into OUT/data)."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Where the classifier artifacts go.")] = Path(
+        "classifiers"
+    ),
+    n: Annotated[int, typer.Option("--n", min=1, help="Rows to synthesise without --data.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Seed for data and training.")] = 0,
+    target_fpr: Annotated[
+        float, typer.Option(min=0.0, max=0.5, help="False-positive rate on benign data.")
+    ] = 0.01,
+    tune: Annotated[
+        bool, typer.Option(help="Tune the encoder with a LoRA adapter (slower, more accurate).")
+    ] = True,
+    epochs: Annotated[int, typer.Option(min=1, help="Encoder tuning epochs.")] = 2,
+    public: Annotated[
+        bool,
+        typer.Option(
+            help="Add the public human-written rows in data/public (general constitution)."
+        ),
+    ] = True,
+) -> None:
+    """Train the input and streaming output classifiers for a constitution."""
+    if data is None:
+        data = out / "data"
+        synthesize(SynthOptions(constitution, n=n, out=data, seed=seed, resume=True))
+    options = TrainOptions(
+        constitution, data, out, seed=seed, target_fpr=target_fpr, tune=tune, tune_epochs=epochs,
+        public=default_public_dir() if public else None,
+    )  # fmt: skip
+    metrics = train(options)
+    test = metrics["test"]
+    console.print(
+        f"wrote {out}: input recall {test['input']['recall']}, FPR {test['input']['fpr']}; "
+        f"output recall {test['output']['recall']}, FPR {test['output']['fpr']} "
+        "(held-out synthetic test split; see card.md)"
+    )
+
+
+@app.command()
+def classify(
+    input_path: Annotated[Path, typer.Argument(help="JSONL rows with prompt [and response].")],
+    output: Annotated[Path, typer.Option(help="JSONL with flagged, score, category per row.")],
+    classifiers: ClassifiersOption = None,
+) -> None:
+    """Score rows: prompts with the input classifier, prompt+response with the output one."""
+    count = classify_file(input_path, output, ConstitutionalClassifiers.load(classifiers))
+    console.print(f"classified {count} rows → {output}")
+
+
+@bench.command("classifiers")
+def bench_classifiers_command(
+    classifiers: ClassifiersOption = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder with xstest/ and coconot/ (default: $REFUSALKIT_EVAL_DATA)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Classifier accuracy on data never trained on: XSTest, CoCoNot, held-out jailbreaks."""
+    directory = eval_data_dir(data_dir)
+    print_result(bench_classifiers(ConstitutionalClassifiers.load(classifiers), directory), as_json)
