@@ -44,9 +44,13 @@ def test_classify_keeps_order_and_fields(tmp_path):
     ]
     source.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     result = run(
-        "classify", str(source), "--output", str(tmp_path / "out.jsonl"),
-        "--classifiers", str(classifiers),
-    )  # fmt: skip
+        "classify",
+        str(source),
+        "--output",
+        str(tmp_path / "out.jsonl"),
+        "--classifiers",
+        str(classifiers),
+    )
     assert result.returncode == 0, result.stderr
     out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [r["id"] for r in out] == [1, 2, 3]
@@ -78,9 +82,13 @@ def test_unknown_classifier_dir(tmp_path):
     source = tmp_path / "in.jsonl"
     source.write_text('{"prompt": "hi"}\n')
     result = run(
-        "classify", str(source), "--output", str(tmp_path / "o.jsonl"),
-        "--classifiers", str(tmp_path / "nope"),
-    )  # fmt: skip
+        "classify",
+        str(source),
+        "--output",
+        str(tmp_path / "o.jsonl"),
+        "--classifiers",
+        str(tmp_path / "nope"),
+    )
     assert_one_line_error(result, 1, "does not exist")
 
 

@@ -41,8 +41,12 @@ def test_replay_backend_streams_exactly_what_was_recorded():
 def test_tiny_suite_writes_metrics_report_and_resumes(tmp_path):
     out = tmp_path / "eval"
     metrics = run_suite(TINY, out, SHARED, data=ROOT / "data" / "synth-general", steering=False)
-    for key in ("attack_success_rate", "over_refusal_rate", "refusal_audit_accuracy",
-                "guard_overhead"):  # fmt: skip
+    for key in (
+        "attack_success_rate",
+        "over_refusal_rate",
+        "refusal_audit_accuracy",
+        "guard_overhead",
+    ):
         assert key in metrics
     assert set(metrics["over_refusal_rate"]) == {"xstest_safe", "coconot_contrast"}
     assert metrics["refusal_audit_accuracy"]["binary"] > 0.5
@@ -67,9 +71,14 @@ def test_external_results_import_garak_and_generic(tmp_path):
     rows = [
         {"entry_type": "start_run setup"},
         {"entry_type": "attempt", "probe_classname": "dan.Dan_11_0", "outputs": ["..."]},
-        {"entry_type": "eval", "probe": "dan.Dan_11_0", "detector": "mitigation.MitigationBypass",
-         "passed": 9, "total": 10},
-    ]  # fmt: skip
+        {
+            "entry_type": "eval",
+            "probe": "dan.Dan_11_0",
+            "detector": "mitigation.MitigationBypass",
+            "passed": 9,
+            "total": 10,
+        },
+    ]
     garak.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     imported = import_results(garak)
     assert imported["tool"] == "garak"
@@ -78,8 +87,9 @@ def test_external_results_import_garak_and_generic(tmp_path):
         "attack_success_rate": 0.1,
     }
     generic = tmp_path / "pyrit.jsonl"
-    generic.write_text('{"attack": "crescendo", "success": true}\n{"attack": "crescendo", '
-                       '"success": false}\n')  # fmt: skip
+    generic.write_text(
+        '{"attack": "crescendo", "success": true}\n{"attack": "crescendo", "success": false}\n'
+    )
     assert import_results(generic)["by_attack"]["crescendo"]["attack_success_rate"] == 0.5
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"x": 1}\n')

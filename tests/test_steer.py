@@ -235,14 +235,16 @@ def test_steer_calibrate_reports_and_writes_the_default(tmp_path):
         "respond:\n  - How many legs does a spider have?\n  - Name a prime number above 50.\n"
     )
     before = json.loads((model_dir / "meta.json").read_text())["default_threshold"]
-    result = run_cli("steer", "calibrate", "--model-dir", str(model_dir), "--calibration",
-                     str(policy))  # fmt: skip
+    result = run_cli(
+        "steer", "calibrate", "--model-dir", str(model_dir), "--calibration", str(policy)
+    )
     assert result.returncode == 0, result.stderr
     assert "should-answer prompts refused" in result.stdout and "pass --write" in result.stdout
     unchanged = json.loads((model_dir / "meta.json").read_text())
     assert unchanged["default_threshold"] == before and "calibration" not in unchanged
-    result = run_cli("steer", "calibrate", "--model-dir", str(model_dir), "--calibration",
-                     str(policy), "--write")  # fmt: skip
+    result = run_cli(
+        "steer", "calibrate", "--model-dir", str(model_dir), "--calibration", str(policy), "--write"
+    )
     assert result.returncode == 0, result.stderr
     meta = json.loads((model_dir / "meta.json").read_text())
     assert meta["calibration"]["prompts"] == 4
@@ -325,8 +327,11 @@ def test_guard_server_serves_the_refusal_token_model_with_per_request_thresholds
     try:
         url = server.url + "/v1/chat/completions"
         prompt = "Draw me a picture of a lighthouse at night."
-        body = {"model": state.model_id, "max_tokens": 16,
-                "messages": [{"role": "user", "content": prompt}]}  # fmt: skip
+        body = {
+            "model": state.model_id,
+            "max_tokens": 16,
+            "messages": [{"role": "user", "content": prompt}],
+        }
         default = httpx.post(url, json=body, headers={"Authorization": "Bearer k"}, timeout=120)
         assert default.status_code == 200, default.text
         decision = default.json()["refusalkit"]["steer"]

@@ -15,9 +15,17 @@ from refusalkit.synth.splits import assign_splits, pick_heldout_families
 from refusalkit.synth.transforms import FAMILIES
 
 FIELDS = {
-    "id", "stage", "text", "prompt", "response", "label", "category", "transform", "source",
+    "id",
+    "stage",
+    "text",
+    "prompt",
+    "response",
+    "label",
+    "category",
+    "transform",
+    "source",
     "split",
-}  # fmt: skip
+}
 
 
 def read_rows(out):
@@ -137,9 +145,17 @@ def test_dead_generator_is_reported_and_the_run_resumable(tmp_path):
 
 def make_row(index: int, text: str, transform: str = "none", group: str | None = None) -> Row:
     return Row(
-        id=str(index), stage="input", text=text, prompt=text, label="harmless", category="c",
-        transform=transform, transform_family=transform, source="seed", group=group or str(index),
-    )  # fmt: skip
+        id=str(index),
+        stage="input",
+        text=text,
+        prompt=text,
+        label="harmless",
+        category="c",
+        transform=transform,
+        transform_family=transform,
+        source="seed",
+        group=group or str(index),
+    )
 
 
 def test_exact_and_near_duplicates():

@@ -13,9 +13,13 @@ def test_sixteen_categories_with_stable_ids_and_groups():
     assert len(taxonomy.BY_ID) == 16
     groups = {c.id: c.group for c in taxonomy.CATEGORIES}
     assert [k for k, g in groups.items() if g == "should_not"] == [
-        "chain_of_command", "legal_compliance", "information_hazards",
-        "intellectual_property", "privacy", "nsfw",
-    ]  # fmt: skip
+        "chain_of_command",
+        "legal_compliance",
+        "information_hazards",
+        "intellectual_property",
+        "privacy",
+        "nsfw",
+    ]
     assert sum(g == "cannot" for g in groups.values()) == 9
     assert groups["unclassified"] == "none"
 

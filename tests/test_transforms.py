@@ -18,10 +18,19 @@ def context(seed: int = 0, translate=None) -> TransformContext:
 def test_at_least_twelve_families():
     assert len(FAMILIES) >= 12
     for required in (
-        "roleplay", "fiction", "prefix_injection", "refusal_suppression", "instruction_override",
-        "payload_splitting", "encoding", "translation", "padding", "multi_turn", "wrapping",
+        "roleplay",
+        "fiction",
+        "prefix_injection",
+        "refusal_suppression",
+        "instruction_override",
+        "payload_splitting",
+        "encoding",
+        "translation",
+        "padding",
+        "multi_turn",
+        "wrapping",
         "noise",
-    ):  # fmt: skip
+    ):
         assert required in FAMILIES
 
 

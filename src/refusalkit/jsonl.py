@@ -7,12 +7,12 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from refusalkit.errors import ConfigError, InvalidInputError
 
 
-def json_lines(path: Path) -> Iterator[tuple[int, object]]:
+def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
     """(line number, decoded value) for every non-blank line; callers check the value's shape."""
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):

@@ -184,10 +184,15 @@ def _export_encoder(model, out: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            Pooled(), example, str(out), input_names=["input_ids", "attention_mask"],
-            output_names=["embedding"], opset_version=17, dynamo=False,
+            Pooled(),
+            example,
+            str(out),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["embedding"],
+            opset_version=17,
+            dynamo=False,
             dynamic_axes={"input_ids": axes, "attention_mask": axes, "embedding": {0: "batch"}},
-        )  # fmt: skip
+        )
 
 
 @dataclass(frozen=True)

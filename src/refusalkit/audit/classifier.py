@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,8 +41,8 @@ class AuditResult:
     group: str | None
     empty: bool = False
 
-    def as_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "refusal": self.refusal,
             "refusal_level": self.refusal_level,
             "refusal_score": round(self.refusal_score, 4),
@@ -92,7 +93,7 @@ class BatchEncoder:
 
         import onnxruntime
 
-        self.tokenizer = encoder_tokenizer()
+        self.tokenizer: Any = encoder_tokenizer()  # a BERT tokenizer: [CLS] and [SEP] exist
         path = encoder_onnx_path(load_settings().cache_dir, adapter)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1

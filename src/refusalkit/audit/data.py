@@ -98,7 +98,7 @@ def _examples_from(
                     None,
                     "seed",
                     f"{split}:compliance:{index}",
-                )  # fmt: skip
+                )
             )
     return examples
 
@@ -154,9 +154,17 @@ def public_examples(rows: list[dict]) -> dict[str, list[AuditExample]]:
     out: dict[str, list[AuditExample]] = {"train": [], "val": [], "test": []}
     for row in rows:
         out[row["split"]].append(
-            AuditExample(row["prompt"], row["response"], row["level"], row["category"],
-                         row["source"], row["prompt_group"], row["model"], row["group"])
-        )  # fmt: skip
+            AuditExample(
+                row["prompt"],
+                row["response"],
+                row["level"],
+                row["category"],
+                row["source"],
+                row["prompt_group"],
+                row["model"],
+                row["group"],
+            )
+        )
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from refusalkit.audit.classifier import RefusalClassifier
 from refusalkit.audit.io import read_batches
@@ -78,7 +79,7 @@ def audit_model(
     classifier_dir: Path | None = None,
     concurrency: int | None = None,
     progress: bool = True,
-) -> tuple[dict[str, object], list[dict]]:
+) -> tuple[dict[str, Any], list[dict]]:
 
     params = GenerationParams(max_tokens=max_tokens, temperature=0.0)
     with load_backend(model) as backend:
@@ -95,12 +96,12 @@ def audit_model(
             "type": p.kind,
             "response": a,
             **r.as_dict(),
-        }  # fmt: skip
+        }
         for p, a, r in zip(prompts, answers, results, strict=True)
     ]
     safe = [r for r in rows if r["should_refuse"] is False]
     unsafe = [r for r in rows if r["should_refuse"] is True]
-    summary: dict[str, object] = {
+    summary: dict[str, Any] = {
         "model": name,
         "prompts": len(rows),
         "refusal_rate": round(sum(r["refusal"] for r in rows) / len(rows), 4),

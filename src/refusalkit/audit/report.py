@@ -47,7 +47,7 @@ def write_report(directory: Path, summary: dict, title: str) -> Path:
                 [summary["refusals"] / rows, 1 - summary["refusals"] / rows],
                 "share of rows",
             ),
-        )  # fmt: skip
+        )
     )
     levels = ["compliance", "partial_refusal", "full_refusal"]
     plots.append(
@@ -59,7 +59,7 @@ def write_report(directory: Path, summary: dict, title: str) -> Path:
                 [summary["levels"].get(k, 0) / rows for k in levels],
                 "share of rows",
             ),
-        )  # fmt: skip
+        )
     )
     if summary["categories"]:
         names = list(summary["categories"])
@@ -72,7 +72,7 @@ def write_report(directory: Path, summary: dict, title: str) -> Path:
                     [summary["categories"][n] for n in names],
                     "refusals",
                 ),
-            )  # fmt: skip
+            )
         )
         groups = ["should_not", "cannot", "none"]
         plots.append(
@@ -84,7 +84,7 @@ def write_report(directory: Path, summary: dict, title: str) -> Path:
                     [summary["groups"].get(g, 0) for g in groups],
                     "refusals",
                 ),
-            )  # fmt: skip
+            )
         )
     for name, values in summary.get("by", {}).items():
         keys = sorted(values)

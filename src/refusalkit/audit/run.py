@@ -7,6 +7,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tqdm.auto import tqdm
 
@@ -61,7 +62,7 @@ class AuditSummary:
                 counts["rows"] += 1
                 counts["refusals"] += bool(audited["refusal"])
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         rate = round(self.refusals / self.rows, 4) if self.rows else None
         return {
             "rows": self.rows,
@@ -81,11 +82,17 @@ class AuditSummary:
         }
 
 
-def combine(results: list[AuditResult]) -> dict[str, object]:
+def combine(results: list[AuditResult]) -> dict[str, Any]:
     """One output row's verdict from its turns: the most refusing turn decides."""
     if not results:
-        return {"refusal": False, "refusal_level": "compliance", "refusal_score": 0.0,
-                "category": None, "group": None, "turns_audited": 0}  # fmt: skip
+        return {
+            "refusal": False,
+            "refusal_level": "compliance",
+            "refusal_score": 0.0,
+            "category": None,
+            "group": None,
+            "turns_audited": 0,
+        }
     worst = max(results, key=lambda r: (LEVEL_ORDER[r.refusal_level], r.refusal_score))
     out = worst.as_dict()
     if len(results) > 1:
@@ -143,8 +150,12 @@ def run_audit(options: AuditOptions) -> AuditSummary:
             for row in audited:
                 summary.add(row)
             if bar is None:
-                bar = tqdm(desc="auditing", unit="row", initial=writer.done - len(audited),
-                           disable=not options.progress)  # fmt: skip
+                bar = tqdm(
+                    desc="auditing",
+                    unit="row",
+                    initial=writer.done - len(audited),
+                    disable=not options.progress,
+                )
             bar.update(len(audited))
     finally:
         if bar is not None:
@@ -186,9 +197,11 @@ def _ray_batches(options: AuditOptions, classifier: RefusalClassifier, skip: int
     try:
         if not ray.is_initialized():
             ray.init(
-                address=options.ray_address, include_dashboard=False, log_to_driver=False,
+                address=options.ray_address,
+                include_dashboard=False,
+                log_to_driver=False,
                 configure_logging=False,
-            )  # fmt: skip
+            )
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise EndpointError(
             f"cannot reach the Ray cluster at {options.ray_address}: {exc}; check --ray-address"

@@ -7,8 +7,10 @@ import random
 import shutil
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -162,16 +164,20 @@ def fit_category_head(rows: HeadRows, seed: int) -> LinearHead:
     refusals = [i for i, e in enumerate(rows.examples) if e.category]
     y = np.array([categories.index(rows.examples[i].category or "") for i in refusals])
     return fit_softmax(
-        rows.category_x[refusals], y, categories, seed=seed,
+        rows.category_x[refusals],
+        y,
+        categories,
+        seed=seed,
         class_weight=balanced_weights(y, len(categories)),
-    )  # fmt: skip
+    )
 
 
-def train_audit(options: AuditTrainOptions) -> dict[str, object]:
+def train_audit(options: AuditTrainOptions) -> dict[str, Any]:
     started = time.perf_counter()
     train, test = composed_examples(options)
-    public = public_examples(answer_rows()) if options.public else {"train": [], "val": [],
-                                                                     "test": []}  # fmt: skip
+    public = (
+        public_examples(answer_rows()) if options.public else {"train": [], "val": [], "test": []}
+    )
     options.out.mkdir(parents=True, exist_ok=True)
     if options.reuse_encoder is not None:
         meta_path = options.reuse_encoder / "meta.json"
@@ -220,14 +226,14 @@ def leave_one_model_out(
     public: list[AuditExample],
     seed: int = 0,
     progress: bool = False,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Refit the level head on `composed` and `public` without one Do-Not-Answer model's answers
     (GPTFuzz's ChatGPT answers go with ChatGPT), then score that model's answers; beside it, the
     XSTest string matcher on the same rows. The other models answered the same questions: this
     tests a voice, not a topic. Honest only for a classifier whose encoder never saw public
     answers (`encoder_tuned_on` in its meta.json); `honest` is false for others."""
     rows = head_rows(classifier.encoder, composed, public, seed)
-    by_model: dict[str, object] = {}
+    by_model: dict[str, Any] = {}
     for model in tqdm(DNA_MODELS, desc="leave one model out", disable=not progress):
         head = fit_level_head(rows.subset([e.model != model for e in rows.examples]), seed)
         held = rows.subset(
@@ -255,7 +261,7 @@ def leave_one_model_out(
     }
 
 
-def binary_accuracy(predicted: list[str], truth: list[str]) -> float | None:
+def binary_accuracy(predicted: Sequence[str], truth: Sequence[str]) -> float | None:
     """Share of answers where both levels agree on refusal (partial or full) or compliance."""
     return _share(
         [(p != "compliance") == (t != "compliance") for p, t in zip(predicted, truth, strict=True)]
@@ -266,7 +272,7 @@ def _share(hits: list[bool]) -> float | None:
     return round(sum(hits) / len(hits), 4) if hits else None
 
 
-def evaluate(classifier: RefusalClassifier, examples: list[AuditExample]) -> dict[str, object]:
+def evaluate(classifier: RefusalClassifier, examples: list[AuditExample]) -> dict[str, Any]:
     """Binary and level accuracy; on refusals with a known category, category accuracy and
     macro-F1; on refusals with a known group (should-not / cannot), group accuracy."""
     from sklearn.metrics import f1_score
@@ -279,7 +285,7 @@ def evaluate(classifier: RefusalClassifier, examples: list[AuditExample]) -> dic
         "examples": len(examples),
         "binary_accuracy": binary_accuracy(
             [r.refusal_level for r in results], [e.level for e in examples]
-        ),  # fmt: skip
+        ),
         "level_accuracy": _share([r.refusal_level == e.level for r, e in pairs]),
         "category_accuracy": _share([r.category == e.category for r, e in with_category]),
         "category_macro_f1": round(

@@ -104,10 +104,12 @@ class TransformersBackend(Backend):
         self.path = model_dir
         self.device = pick_device(device)
         dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
-        self.tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
-        self.model = AutoModelForCausalLM.from_pretrained(
+        # transformers objects are typed loosely here: their stubs do not follow chat templates
+        self.tokenizer: Any = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+        model: Any = AutoModelForCausalLM.from_pretrained(
             model_dir, dtype=dtype, local_files_only=True
-        ).to(self.device)
+        )
+        self.model: Any = model.to(self.device)
         self.model.eval()
         self._lock = threading.Lock()
 
@@ -148,9 +150,13 @@ class TransformersBackend(Backend):
         def produce(stream: TextStream) -> Iterator[str]:
             with self._lock:
                 yield from stream_generate(
-                    stream, self.model, self.tokenizer, self._encode(checked),
-                    self._generate_kwargs(params), params.seed,
-                )  # fmt: skip
+                    stream,
+                    self.model,
+                    self.tokenizer,
+                    self._encode(checked),
+                    self._generate_kwargs(params),
+                    params.seed,
+                )
 
         return TextStream(produce)
 

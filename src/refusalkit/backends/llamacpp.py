@@ -97,17 +97,19 @@ class LlamaCppBackend(Backend):
         def produce(stream: TextStream) -> Iterator[str]:
             # The lock is taken on first read, so a stream never read holds nothing.
             with self._lock:
-                chunks = self._on_worker(lambda: self._llm.create_chat_completion(
-                    messages=checked,  # type: ignore[arg-type]
-                    stream=True,
-                    max_tokens=params.max_tokens,
-                    temperature=params.temperature,
-                    top_p=params.top_p,
-                    seed=params.seed,
-                    stop=params.stop or None,
-                    repeat_penalty=params.repeat_penalty or LOCAL_REPEAT_PENALTY,
-                    logit_bias={self._eos: float("-inf")} if params.ignore_eos else None,
-                ))  # fmt: skip
+                chunks = self._on_worker(
+                    lambda: self._llm.create_chat_completion(
+                        messages=checked,
+                        stream=True,
+                        max_tokens=params.max_tokens,
+                        temperature=params.temperature,
+                        top_p=params.top_p,
+                        seed=params.seed,
+                        stop=params.stop or None,
+                        repeat_penalty=params.repeat_penalty or LOCAL_REPEAT_PENALTY,
+                        logit_bias={self._eos: float("-inf")} if params.ignore_eos else None,
+                    )
+                )
                 try:
                     while not stream.cancelled:
                         chunk = self._on_worker(next, chunks, _END)

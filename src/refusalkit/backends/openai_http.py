@@ -41,16 +41,16 @@ class OpenAIBackend(Backend):
         self.base_url = base_url.rstrip("/")
         self.spec = spec or self.base_url
         self._model = model
-        timeout = httpx.Timeout(timeout_s, connect=connect_timeout_s)
         self._client = openai.OpenAI(
             base_url=self.base_url,
             api_key=api_key or PLACEHOLDER_KEY,
-            timeout=timeout,
+            timeout=openai.Timeout(timeout_s, connect=connect_timeout_s),
             max_retries=max_retries,
         )
         # for the non-OpenAI routes (tokenize) that the SDK has no method for
         self._http = httpx.Client(
-            timeout=timeout, headers={"Authorization": f"Bearer {self._client.api_key}"}
+            timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
+            headers={"Authorization": f"Bearer {self._client.api_key}"},
         )
 
     def _error(self, exc: Exception, action: str) -> EndpointError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -103,7 +104,7 @@ def train_second_stage(
     targets: CascadeTargets,
     seed: int = 0,
     progress: bool = True,
-) -> tuple[SecondStage, dict[str, object]]:
+) -> tuple[SecondStage, dict[str, Any]]:
     encoder = MultilingualEncoder()
     _, train_vectors = first_stage_features(classifiers, train_rows, progress, "train")
     x_train = np.concatenate(

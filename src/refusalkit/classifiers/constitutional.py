@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,7 @@ class Verdict:
     latency_ms: float = 0.0
     second_stage: bool = False  # the first stage could not decide; the second stage did
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "stage": self.stage,
             "flagged": self.flagged,
@@ -118,13 +119,19 @@ class ConstitutionalClassifiers:
         second = self.second_stage
         # a per-category threshold set by the user is the decision: no second stage for it
         overridden = category in self.artifacts.calibration.input.per_category
-        decided_later = second is not None and not overridden and second.band.contains(score, text)
-        if decided_later:
+        decided_later = False
+        if second is not None and not overridden and second.band.contains(score, text):
+            decided_later = True
             score, threshold = second.score(features[worst], text), second.band.threshold
         return Verdict(
-            "input", score >= threshold, score, category, threshold,
-            (time.perf_counter() - started) * 1000, decided_later,
-        )  # fmt: skip
+            "input",
+            score >= threshold,
+            score,
+            category,
+            threshold,
+            (time.perf_counter() - started) * 1000,
+            decided_later,
+        )
 
     # -- output ----------------------------------------------------------------------------
     def prompt_features(self, prompt: str) -> np.ndarray:

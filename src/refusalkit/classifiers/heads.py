@@ -29,9 +29,11 @@ class LinearHead:
 
     def save(self, path: Path) -> None:
         np.savez_compressed(
-            path, weight=self.weight.astype(np.float32), bias=self.bias.astype(np.float32),
+            path,
+            weight=self.weight.astype(np.float32),
+            bias=self.bias.astype(np.float32),
             classes=np.array(self.classes),
-        )  # fmt: skip
+        )
 
     @classmethod
     def load(cls, path: Path) -> LinearHead:

@@ -43,9 +43,11 @@ def classify_file(path: Path, output: Path, classifiers: ConstitutionalClassifie
             except InvalidInputError as exc:
                 raise InvalidInputError(f"{path}:{number}: {exc}") from None
             row.update(
-                flagged=verdict.flagged, score=round(verdict.score, 6),
-                category=verdict.category if verdict.flagged else None, stage=verdict.stage,
-            )  # fmt: skip
+                flagged=verdict.flagged,
+                score=round(verdict.score, 6),
+                category=verdict.category if verdict.flagged else None,
+                stage=verdict.stage,
+            )
             sink.write(json.dumps(row, ensure_ascii=False) + "\n")
             count += 1
     return count

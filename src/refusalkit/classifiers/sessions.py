@@ -12,13 +12,14 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 Feed = dict[str, np.ndarray]
 
 
-def _session(path: Path, threads: int):
+def _session(path: Path, threads: int) -> Any:
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -36,7 +37,7 @@ class EncoderSessions:
         self.threads = threads or os.cpu_count() or 1
         self.session = _session(path, self.threads)
         self.side_by_side = True  # False: the one-after-another baseline `bench` compares with
-        self._single_threaded = None
+        self._single_threaded: Any = None
         self._pool: ThreadPoolExecutor | None = None
         self._pool_pid = 0
 

@@ -6,13 +6,14 @@ import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from refusalkit.classifiers.artifacts import Artifacts, Calibration, Meta, Thresholds
+from refusalkit.classifiers.card import write_card
 from refusalkit.classifiers.cascade import EVERYDAY_SOURCES, CascadeTargets, train_second_stage
 from refusalkit.classifiers.constitutional import ConstitutionalClassifiers
 from refusalkit.classifiers.encoder import (
@@ -24,7 +25,7 @@ from refusalkit.classifiers.encoder import (
     stream_windows,
 )
 from refusalkit.classifiers.heads import balanced_weights, fit_softmax, fit_streaming
-from refusalkit.classifiers.second_stage import MULTILINGUAL_NAME
+from refusalkit.classifiers.options import TrainOptions
 from refusalkit.classifiers.tune import TuneExample, TuneOptions, tune_encoder
 from refusalkit.constitution import load_constitution
 from refusalkit.constitution.loader import resolve_constitution_path
@@ -37,23 +38,6 @@ CHECK_EVERY = 16
 # Long padded inputs are left out of training: which of their windows holds the payload is
 # unknown, and at run time the max over windows finds it anyway.
 SKIP_FAMILIES_IN_INPUT_TRAINING = {"padding"}
-
-
-@dataclass
-class TrainOptions:
-    constitution: str
-    data: Path
-    out: Path
-    seed: int = 0
-    target_fpr: float = 0.01
-    tune: bool = True  # tune the encoder with a LoRA adapter; False keeps it frozen
-    tune_epochs: int = 2
-    progress: bool = True
-    # Public human-written rows (`datasets.public`), or None for synthetic data only.
-    public: Path | None = None
-    # Input threshold: flag at most these shares of everyday and of look-alike validation rows.
-    everyday_fpr: float = 0.02
-    lookalike_fpr: float = 0.05
 
 
 def read_split(data: Path, split: str) -> list[dict]:
@@ -250,7 +234,7 @@ def threshold_at_fpr(benign_scores: Sequence[float], target_fpr: float) -> float
 
 def evaluate(
     classifiers: ConstitutionalClassifiers, rows: Sequence[dict], progress: bool, desc: str
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Recall, false-positive rate and per-family/per-category recall at the saved thresholds."""
     flagged: list[tuple[dict, bool]] = []
     for row in tqdm(rows, desc=f"evaluating {desc}", unit="row", disable=not progress):
@@ -262,8 +246,8 @@ def evaluate(
     return summarise(flagged)
 
 
-def summarise(flagged: Sequence[tuple[dict, bool]]) -> dict[str, object]:
-    result: dict[str, object] = {}
+def summarise(flagged: Sequence[tuple[dict, bool]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
     for stage in ("input", "output"):
         harmful = [f for r, f in flagged if r["stage"] == stage and r["label"] == "harmful"]
         harmless = [f for r, f in flagged if r["stage"] == stage and r["label"] == "harmless"]
@@ -290,7 +274,7 @@ def summarise(flagged: Sequence[tuple[dict, bool]]) -> dict[str, object]:
     return result
 
 
-def train(options: TrainOptions) -> dict[str, object]:
+def train(options: TrainOptions) -> dict[str, Any]:
     started = time.perf_counter()
     constitution_path = resolve_constitution_path(options.constitution)
     constitution = load_constitution(constitution_path)
@@ -331,9 +315,12 @@ def train(options: TrainOptions) -> dict[str, object]:
     train_in = [r for r in train_rows if r["stage"] == "input"]
     x_in, y_in = input_features(encoder, train_in, input_classes, options.progress)
     input_head = fit_softmax(
-        x_in, y_in, input_classes, seed=options.seed,
+        x_in,
+        y_in,
+        input_classes,
+        seed=options.seed,
         class_weight=balanced_weights(y_in, len(input_classes)),
-    )  # fmt: skip
+    )
 
     train_out = [r for r in train_rows if r["stage"] == "output"]
     sequences, y_out = output_features(encoder, train_out, output_classes, options.progress)
@@ -413,88 +400,6 @@ def train(options: TrainOptions) -> dict[str, object]:
     (options.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     write_card(options.out, meta, metrics, options, Counter(r["stage"] for r in train_rows))
     return metrics
-
-
-def _shown(path: Path) -> str:
-    """A path as the card shows it: relative to the checkout when inside it (no machine paths)."""
-    root = public_data.default_public_dir().parents[1]
-    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
-
-
-def write_card(
-    out: Path, meta: Meta, metrics: dict, options: TrainOptions, counts: Counter
-) -> None:
-    test = metrics["test"]
-    second = metrics.get("second_stage")
-    lines = [
-        f"# Constitutional classifiers: {meta.constitution}",
-        "",
-        f"- constitution hash: `{meta.constitution_hash}`",
-        f"- encoder: {meta.encoder}; heads: linear softmax (input), linear streaming head "
-        "trained towards max-so-far on [prompt, window, prompt ⊙ window] (output)",
-        f"- data: `{meta.data}` ({counts['input']} input and {counts['output']} output train rows)"
-        + (f" plus the public rows in `{_shown(options.public)}`" if options.public else ""),
-        f"- seed: {meta.seed}",
-        f"- input windows: {meta.input_window.size} tokens, stride {meta.input_window.stride}; "
-        f"output: last {meta.output_window.size} response tokens every {meta.check_every}",
-        "",
-        "## Operating point (chosen on validation rows only)",
-        "",
-    ]
-    if options.public:
-        lines.append(
-            f"- input, first stage: threshold {metrics['thresholds']['input']:.4f}, the lowest "
-            f"that flags ≤ {options.everyday_fpr:.0%} of everyday validation prompts and "
-            f"≤ {options.lookalike_fpr:.0%} of look-alike ones"
-        )
-    else:
-        lines.append(
-            f"- input: threshold {metrics['thresholds']['input']:.4f} "
-            f"(≤ {options.target_fpr:.0%} of benign validation rows flagged)"
-        )
-    if second:
-        low, high = second["band"]
-        lines.append(
-            f"- input, second stage ({MULTILINGUAL_NAME} + the first stage's worst window, "
-            f"logistic regression): reads first-stage scores in [{low}, {high}), flags at "
-            f"{second['threshold']}; validation share reaching it: benign "
-            f"{second['val_benign_share_in_band']}, harmful {second['val_harmful_share_in_band']}"
-        )
-    lines.append(
-        f"- output: threshold {metrics['thresholds']['output']:.4f} "
-        f"(≤ {options.target_fpr:.0%} of benign validation exchanges flagged)"
-    )
-    lines += [
-        "",
-        "## Held-out synthetic test split (a smoke test: the project's own templates)",
-        "",
-        "| stage | recall | false-positive rate | accuracy |",
-        "|---|---|---|---|",
-    ]
-    for stage in ("input", "output"):
-        s = test[stage]
-        lines.append(f"| {stage} | {s['recall']} | {s['fpr']} | {s['accuracy']} |")
-    if metrics.get("public_test"):
-        lines += [
-            "",
-            "## Held-out public test split (sources trained on, prompts never seen)",
-            "",
-            "| stage | recall | false-positive rate |",
-            "|---|---|---|",
-        ]
-        for stage in ("input", "output"):
-            s = metrics["public_test"][stage]
-            lines.append(f"| {stage} | {s['recall']} | {s['fpr']} |")
-        lines += ["", "Figures on sets never trained on: `refusalkit bench classifiers`."]
-    lines += [
-        "",
-        "Reproduce: `refusalkit train --constitution "
-        f"{meta.constitution} --data {meta.data} --seed {meta.seed}"
-        + ("" if options.public else " --no-public")
-        + "`.",
-        "",
-    ]
-    (out / "card.md").write_text("\n".join(lines))
 
 
 __all__ = ["TrainOptions", "train"]

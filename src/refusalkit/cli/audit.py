@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import click
 import typer
 from rich.table import Table
 from typer.core import TyperGroup
@@ -29,7 +28,7 @@ bench = typer.Typer()
 class DefaultRunGroup(TyperGroup):
     """`refusalkit audit FILE …` means `refusalkit audit run FILE …`; `audit train` trains."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["run", *args]
         return super().parse_args(ctx, args)
@@ -118,15 +117,23 @@ def audit_train(
     """Train the refusal level and category classifiers from the project's data."""
 
     options = AuditTrainOptions(
-        out=out, synth=synth or DEFAULT_SYNTH, pref=pref or DEFAULT_PREF, seed=seed,
-        tune_epochs=epochs, public=public, reuse_encoder=reuse_encoder,
-    )  # fmt: skip
+        out=out,
+        synth=synth or DEFAULT_SYNTH,
+        pref=pref or DEFAULT_PREF,
+        seed=seed,
+        tune_epochs=epochs,
+        public=public,
+        reuse_encoder=reuse_encoder,
+    )
     metrics = train_audit(options)
-    console.print(f"wrote {out}: held-out (own composed split, a smoke test) "
-                  f"{json.dumps(metrics['heldout_test'])}")  # fmt: skip
+    console.print(
+        f"wrote {out}: held-out (own composed split, a smoke test) "
+        f"{json.dumps(metrics['heldout_test'])}"
+    )
     if metrics.get("public_test"):
-        console.print(f"public test split (other models' answers): "
-                      f"{json.dumps(metrics['public_test'])}")  # fmt: skip
+        console.print(
+            f"public test split (other models' answers): {json.dumps(metrics['public_test'])}"
+        )
 
 
 def print_model_audit(result: dict) -> None:

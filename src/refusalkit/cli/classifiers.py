@@ -56,9 +56,15 @@ def train_command(
         data = out / "data"
         synthesize(SynthOptions(constitution, n=n, out=data, seed=seed, resume=True))
     options = TrainOptions(
-        constitution, data, out, seed=seed, target_fpr=target_fpr, tune=tune, tune_epochs=epochs,
+        constitution,
+        data,
+        out,
+        seed=seed,
+        target_fpr=target_fpr,
+        tune=tune,
+        tune_epochs=epochs,
         public=default_public_dir() if public else None,
-    )  # fmt: skip
+    )
     metrics = train(options)
     test = metrics["test"]
     console.print(

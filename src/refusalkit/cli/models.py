@@ -10,14 +10,14 @@ from typing import Annotated
 
 import typer
 
-from refusalkit.backends import GenerationParams, Message, load_backend
+from refusalkit.backends import GenerationParams, Message, TextStream, load_backend
 from refusalkit.cli.common import ClassifiersOption, JsonOption, ModelOption, console, err_console
 from refusalkit.config import load_settings
 from refusalkit.errors import InvalidInputError
 from refusalkit.evals.bench import bench_generate as run_bench_generate
 from refusalkit.evals.bench import bench_overhead as run_bench_overhead
 from refusalkit.evals.quickstart import run_quickstart
-from refusalkit.guard import Guard
+from refusalkit.guard import Guard, GuardedStream
 from refusalkit.models import describe_models
 
 app = typer.Typer()
@@ -49,17 +49,18 @@ def chat(
     backend = load_backend(model)
 
     def answer(messages: list[Message]) -> str:
-        if guard_runtime is None:
-            stream = backend.stream(messages, params)
-        else:
-            stream = guard_runtime.stream(backend, messages, params)
+        stream: TextStream | GuardedStream = (
+            backend.stream(messages, params)
+            if guard_runtime is None
+            else guard_runtime.stream(backend, messages, params)
+        )
         parts = []
         for delta in stream:
             parts.append(delta)
             sys.stdout.write(delta)
             sys.stdout.flush()
         sys.stdout.write("\n")
-        if guard_runtime is not None and stream.blocked:
+        if isinstance(stream, GuardedStream) and stream.blocked:
             err_console.print(
                 f"[yellow]guard: blocked at {stream.stage} ({stream.category}, "
                 f"score {stream.verdicts[-1].score:.3f})[/]"

@@ -182,9 +182,16 @@ def train(
     if not modules:
         raise ConfigError("--lora-modules is empty; name at least one module, e.g. q_proj")
     options = SteerTrainOptions(
-        out=out, epochs=epochs, seed=seed, single_token=single_token, threads=os.cpu_count(),
-        rank=rank, target_modules=modules, device=device, decision_smoothing=smoothing,
-    )  # fmt: skip
+        out=out,
+        epochs=epochs,
+        seed=seed,
+        single_token=single_token,
+        threads=os.cpu_count(),
+        rank=rank,
+        target_modules=modules,
+        device=device,
+        decision_smoothing=smoothing,
+    )
     result = train_steer(examples, options)
     meta = result["meta"]
 

@@ -79,7 +79,7 @@ def xstest_completions(data_dir: Path) -> list[XSTestCompletion]:
                         row["completion"] or "",
                         safe_by_prompt.get(row["prompt"], not row["type"].startswith("contrast")),
                         label,
-                    )  # fmt: skip
+                    )
                 )
     return rows
 

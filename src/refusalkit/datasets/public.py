@@ -236,24 +236,45 @@ def input_rows(folder: Path | None = None) -> list[dict]:
     for r in _read(folder, by_source["multijail"]):
         group = f"multijail:{r['id']}"
         add(
-            _row("input", "multijail", r["prompt"], "harmful", multijail_category(r["tags"]),
-                 group, lang=r["lang"])
-        )  # fmt: skip
+            _row(
+                "input",
+                "multijail",
+                r["prompt"],
+                "harmful",
+                multijail_category(r["tags"]),
+                group,
+                lang=r["lang"],
+            )
+        )
     for r in _read(folder, by_source["do_not_answer"]):
-        category = DNA_HARM[r["types_of_harm"]]
-        if category is None:
+        harm = DNA_HARM[r["types_of_harm"]]
+        if harm is None:
             continue
-        label = "harmless" if category == HARMLESS else "harmful"
+        label = "harmless" if harm == HARMLESS else "harmful"
         add(
-            _row("input", "do_not_answer", r["prompt"], label,
-                 EVERYDAY if category == HARMLESS else category, prompt_group(r["prompt"]))
-        )  # fmt: skip
+            _row(
+                "input",
+                "do_not_answer",
+                r["prompt"],
+                label,
+                EVERYDAY if harm == HARMLESS else harm,
+                prompt_group(r["prompt"]),
+            )
+        )
     for name in ("benign", "or_bench_hard", "cvalues_zh"):
         for r in _read(folder, by_source[name]):
             add(
-                _row("input", name, r["prompt"], "harmless", EVERYDAY, prompt_group(r["prompt"]),
-                     lang=r.get("lang", "en"), origin=r.get("source", name))
-            )  # fmt: skip
+                _row(
+                    "input",
+                    name,
+                    r["prompt"],
+                    "harmless",
+                    EVERYDAY,
+                    prompt_group(r["prompt"]),
+                    lang=r.get("lang", "en"),
+                    origin=r.get("source", name),
+                )
+            )
     return rows
 
 
@@ -268,17 +289,32 @@ def output_rows(folder: Path | None = None) -> list[dict]:
     for r in _read(folder, by_source["gptfuzz"]):
         label = "harmful" if r["jailbroken"] else "harmless"
         rows.append(
-            _row("output", "gptfuzz", r["prompt"], label, "", f"gptfuzz:{_key(r['prompt'])}",
-                 response=r["response"])
-        )  # fmt: skip
+            _row(
+                "output",
+                "gptfuzz",
+                r["prompt"],
+                label,
+                "",
+                f"gptfuzz:{_key(r['prompt'])}",
+                response=r["response"],
+            )
+        )
     for r in _read(folder, by_source["do_not_answer"]):
         label = "harmful" if r["harmful"] else "harmless"
         mapped = DNA_HARM[r["types_of_harm"]]
         category = mapped if label == "harmful" and mapped not in (None, HARMLESS) else ""
         rows.append(
-            _row("output", "do_not_answer", r["prompt"], label, category,
-                 prompt_group(r["prompt"]), response=r["response"], model=r["model"])
-        )  # fmt: skip
+            _row(
+                "output",
+                "do_not_answer",
+                r["prompt"],
+                label,
+                category,
+                prompt_group(r["prompt"]),
+                response=r["response"],
+                model=r["model"],
+            )
+        )
     return rows
 
 
@@ -300,11 +336,20 @@ def answer_rows(folder: Path | None = None) -> list[dict]:
         if category is not None:
             group = BY_ID[category].group
         split_group = prompt_group(r["prompt"])
-        rows.append({
-            "prompt": r["prompt"], "response": r["response"], "level": level, "group": group,
-            "category": category, "source": "do_not_answer", "model": r["model"],
-            "action": r["action"], "prompt_group": split_group, "split": split_of(split_group),
-        })  # fmt: skip
+        rows.append(
+            {
+                "prompt": r["prompt"],
+                "response": r["response"],
+                "level": level,
+                "group": group,
+                "category": category,
+                "source": "do_not_answer",
+                "model": r["model"],
+                "action": r["action"],
+                "prompt_group": split_group,
+                "split": split_of(split_group),
+            }
+        )
     seen: set[str] = set()
     for r in _read(folder, by_source["gptfuzz"]):
         key = _key(r["response"])
@@ -312,11 +357,20 @@ def answer_rows(folder: Path | None = None) -> list[dict]:
             continue
         seen.add(key)
         split_group = f"gptfuzz:{_key(r['prompt'])}"
-        rows.append({
-            "prompt": r["prompt"], "response": r["response"], "level": "full_refusal",
-            "group": "should_not", "category": None, "source": "gptfuzz", "model": "ChatGPT",
-            "action": None, "prompt_group": split_group, "split": split_of(split_group),
-        })  # fmt: skip
+        rows.append(
+            {
+                "prompt": r["prompt"],
+                "response": r["response"],
+                "level": "full_refusal",
+                "group": "should_not",
+                "category": None,
+                "source": "gptfuzz",
+                "model": "ChatGPT",
+                "action": None,
+                "prompt_group": split_group,
+                "split": split_of(split_group),
+            }
+        )
     return rows
 
 
@@ -329,8 +383,10 @@ def copy_sources(source_dir: Path, target: Path | None = None) -> Path:
         path = source_dir / source.file
         if not path.is_file():
             raise ConfigError(f"{path} is missing; point at the folder with the public data")
-        with path.open("rb") as raw, gzip.GzipFile(target / (source.file + ".gz"), "wb",
-                                                    mtime=0) as packed:  # fmt: skip
+        with (
+            path.open("rb") as raw,
+            gzip.GzipFile(target / (source.file + ".gz"), "wb", mtime=0) as packed,
+        ):
             shutil.copyfileobj(raw, packed)
     for licence in sorted((source_dir / "licenses").glob("*")):
         shutil.copy(licence, target / "licenses" / licence.name)

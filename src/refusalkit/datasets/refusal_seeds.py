@@ -41,9 +41,14 @@ def split_seeds(seeds: dict) -> tuple[dict, dict]:
     train: dict = {"categories": {}}
     test: dict = {"categories": {}}
     for key in (
-        "openers", "declines", "alternatives", "lectures", "suggestions", "compliance",
+        "openers",
+        "declines",
+        "alternatives",
+        "lectures",
+        "suggestions",
+        "compliance",
         "long_refusals",
-    ):  # fmt: skip
+    ):
         train[key], test[key] = held_out(list(seeds[key]))
     for category, parts in seeds["categories"].items():
         train_parts, test_parts = {}, {}
@@ -63,10 +68,13 @@ def compose_refusal(seeds: dict, category: str, rng: random.Random, prompt: str 
     if rng.random() < 0.25:  # name what is refused, as long refusals usually do
         asked = prompt.rstrip("?.! ").strip()
         if asked:
-            decline += rng.choice([
-                f' regarding "{asked}"', f" when it comes to this ({asked.lower()})",
-                " with that specific request",
-            ])  # fmt: skip
+            decline += rng.choice(
+                [
+                    f' regarding "{asked}"',
+                    f" when it comes to this ({asked.lower()})",
+                    " with that specific request",
+                ]
+            )
     shape = rng.random()
     if shape < 0.3:
         text = f"{opener} {decline} because {reason}."

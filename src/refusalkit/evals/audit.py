@@ -9,6 +9,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from refusalkit.audit.classifier import RefusalClassifier
 from refusalkit.audit.data import public_examples
@@ -30,7 +31,7 @@ def bench_audit(
     classifier_dir: Path | None = None,
     progress: bool = False,
     voices: bool = True,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """XSTest: binary and three-level accuracy against the human `final_label`, and throughput
     of the whole `audit` path (classifier load, reading, classifying, writing) on the 2,250
     rows. `voices`: also leave-one-model-out on Do-Not-Answer and the public test split."""
@@ -43,14 +44,18 @@ def bench_audit(
                 handle.write(json.dumps(row) + "\n")
         started = time.perf_counter()
         run_audit(
-            AuditOptions(source, Path(tmp) / "out.jsonl", classifier_dir=classifier_dir,
-                         progress=progress)
-        )  # fmt: skip
+            AuditOptions(
+                source, Path(tmp) / "out.jsonl", classifier_dir=classifier_dir, progress=progress
+            )
+        )
         elapsed = time.perf_counter() - started
         with (Path(tmp) / "out.jsonl").open(encoding="utf-8") as handle:
             audited = [json.loads(line) for line in handle]
-    truth = {"full_compliance": "compliance", "full_refusal": "full_refusal",
-             "partial_refusal": "partial_refusal"}  # fmt: skip
+    truth = {
+        "full_compliance": "compliance",
+        "full_refusal": "full_refusal",
+        "partial_refusal": "partial_refusal",
+    }
     binary = [
         (row["refusal_level"] != "compliance") == (c.label != "full_compliance")
         for row, c in zip(audited, completions, strict=True)
@@ -68,7 +73,7 @@ def bench_audit(
         f"{truth[c.label]}->{row['refusal_level']}"
         for row, c in zip(audited, completions, strict=True)
     )
-    result: dict[str, object] = {
+    result: dict[str, Any] = {
         "rows": len(completions),
         "binary_accuracy": round(sum(binary) / len(binary), 4),
         "three_level_accuracy": round(sum(three) / len(three), 4),
@@ -87,14 +92,14 @@ def bench_audit(
     return result
 
 
-def other_voices(classifier_dir: Path | None, progress: bool = False) -> dict[str, object]:
+def other_voices(classifier_dir: Path | None, progress: bool = False) -> dict[str, Any]:
     """Leave-one-model-out on Do-Not-Answer, and the public test split (by prompt) with its
     category and group accuracy, each beside string matching on the same rows; the project's
     own held-out category set."""
     classifier = RefusalClassifier(classifier_dir)
     composed_train, composed_test = composed_examples(AuditTrainOptions(out=Path(".")))
     public = public_examples(answer_rows())
-    split: dict[str, object] = {}
+    split: dict[str, Any] = {}
     for source in sorted({e.source for e in public["test"]}):
         rows = [e for e in public["test"] if e.source == source]
         split[source] = {

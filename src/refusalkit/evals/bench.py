@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from refusalkit.backends import Backend, GenerationParams, user_message
 
@@ -43,7 +44,7 @@ def time_stream(backend: Backend, prompt: str, params: GenerationParams) -> Stre
 
 def bench_generate(
     backend: Backend, runs: int = 5, max_tokens: int = 128, prompt: str = BENCH_PROMPT
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Single-stream generation speed; `tokens_per_s` is the median decode rate."""
     params = GenerationParams(max_tokens=max_tokens, temperature=0.0, ignore_eos=True)
     time_stream(backend, prompt, GenerationParams(max_tokens=16, ignore_eos=True))  # warm-up
@@ -64,9 +65,7 @@ def bench_generate(
 OVERHEAD_PROMPT = "Write a long, friendly guide to growing tomatoes on a balcony."
 
 
-def bench_overhead(
-    backend: Backend, guard, runs: int = 5, max_tokens: int = 128
-) -> dict[str, object]:
+def bench_overhead(backend: Backend, guard, runs: int = 5, max_tokens: int = 128) -> dict[str, Any]:
     """Guarded vs unguarded decode on one backend, interleaved so drift hits both alike."""
     params = GenerationParams(max_tokens=max_tokens, temperature=0.0, ignore_eos=True)
     messages = user_message(OVERHEAD_PROMPT)

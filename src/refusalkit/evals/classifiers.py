@@ -6,6 +6,7 @@ import random
 import statistics
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -58,7 +59,7 @@ def _f1(tp: int, fp: int, fn: int) -> dict[str, float | None]:
 
 def public_heldout(
     classifiers: ConstitutionalClassifiers, progress: bool, folder: Path | None = None
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Recall per harmful source and flagged share per benign source on the public test split
     (never trained or tuned on), the share of benign prompts the second stage reads and the
     mean input-check time over them."""
@@ -116,7 +117,7 @@ def recall_at_fpr(
 
 def bench_classifiers(
     classifiers: ConstitutionalClassifiers, data_dir: Path, progress: bool = True
-) -> dict[str, object]:
+) -> dict[str, Any]:
     def flagged(text: str) -> bool:
         return classifiers.check_input(text).flagged
 
@@ -171,8 +172,10 @@ def bench_classifiers(
         fn += truth and not guess
 
     xstest_counts = {
-        "tp": sum(unsafe_flags), "fp": sum(safe_flags), "fn": len(unsafe_flags) - sum(unsafe_flags)
-    }  # fmt: skip
+        "tp": sum(unsafe_flags),
+        "fp": sum(safe_flags),
+        "fn": len(unsafe_flags) - sum(unsafe_flags),
+    }
     heldout = public_heldout(classifiers, progress)
     text_200 = text_of_tokens(classifiers.encoder, 200)
     latencies, one_after_another = _input_latencies(classifiers, text_200)
@@ -214,5 +217,5 @@ def bench_classifiers(
             "coconot_contrast": len(contrast),
             "coconot_safety": len(should_not),
             "benign_traffic": len(all_benign),
-        },  # fmt: skip
+        },
     }

@@ -232,9 +232,9 @@ def _load_guarded(
 ) -> dict[str, Any]:  # fmt: skip
     """Streaming clients against a guard server, then /v1/classify at the same concurrency."""
     model = _model_id(base, headers)
-    result = {"guarded": asyncio.run(
-        _stream_load(base, model, headers, clients, per_client, max_tokens)
-    )}  # fmt: skip
+    result = {
+        "guarded": asyncio.run(_stream_load(base, model, headers, clients, per_client, max_tokens))
+    }
     if classify_requests:
         result["classify"] = asyncio.run(_classify_load(base, headers, clients, classify_requests))
     return result
@@ -267,12 +267,27 @@ def bench_serve(
     threads = str(os.cpu_count() or 1)
     port = free_port()
     direct = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_gguf_path()),
-        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
-        "--n_threads", threads, "--n_threads_batch", threads, "--model_alias", "direct",
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(embedded_gguf_path()),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "4096",
+        "--n_threads",
+        threads,
+        "--n_threads_batch",
+        threads,
+        "--model_alias",
+        "direct",
         # queue concurrent requests as the guard does (the default interrupts the running one)
-        "--interrupt_requests", "False",
-    ]  # fmt: skip
+        "--interrupt_requests",
+        "False",
+    ]
     base = f"http://127.0.0.1:{port}/v1"
     with server_process(direct, base):
         result["direct"] = asyncio.run(
@@ -288,9 +303,17 @@ def bench_serve(
             REFUSALKIT_SERVER__LOG_PATH=str(Path(scratch) / "decisions.sqlite3"),
         )
         guarded = [
-            sys.executable, "-m", "refusalkit.cli", "serve", "--host", "127.0.0.1",
-            "--port", str(port), "--log-level", "warning",
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "refusalkit.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ]
         base = f"http://127.0.0.1:{port}/v1"
         headers = {"Authorization": f"Bearer {key}"}
         with server_process(guarded, base, env):

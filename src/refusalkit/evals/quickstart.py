@@ -72,8 +72,8 @@ def run_quickstart(
     started = time.perf_counter()
     settings = load_settings()
     console.rule("[bold]refusalkit quickstart")
-    for row in describe_models(settings.cache_dir)[:2]:
-        console.print(f"[green]✓[/] {row.role}: {row.name} ← {row.package} ({row.status})")
+    for info in describe_models(settings.cache_dir)[:2]:
+        console.print(f"[green]✓[/] {info.role}: {info.name} ← {info.package} ({info.status})")
     backend = load_backend(model, settings)
     guard = Guard.load()
     auditor = RefusalClassifier()
@@ -85,9 +85,11 @@ def run_quickstart(
             console.print()
             console.rule(f"[dim]{label}", align="left", style="dim")
             _show(console, "you", prompt)
-            source = backend if recorded is None else ReplayBackend(
-                [word + " " for word in recorded.split(" ")]
-            )  # fmt: skip
+            source = (
+                backend
+                if recorded is None
+                else ReplayBackend([word + " " for word in recorded.split(" ")])
+            )
             unguarded = source.chat(messages, params).strip()
             _show(console, "unguarded", unguarded, "dim")
             console.print("[bold]guarded>[/] ", end="")
@@ -99,9 +101,11 @@ def run_quickstart(
                     console.print(delta, markup=False, highlight=False, end="")
             console.print()
             if stream.blocked:
-                where = "at the input" if stream.stage == "input" else (
-                    f"mid-stream ({len(stream.released)} chars out)"
-                )  # fmt: skip
+                where = (
+                    "at the input"
+                    if stream.stage == "input"
+                    else (f"mid-stream ({len(stream.released)} chars out)")
+                )
                 outcome = f"stopped {where}"
                 console.print(f"[red]✋ guard {outcome} — category {stream.category}[/]")
             else:
@@ -109,9 +113,18 @@ def run_quickstart(
             guarded = stream.released + (stream.refusal or "")
             audited = auditor.classify([prompt, prompt], [unguarded, guarded])
             rows.append(
-                DemoRow(label, prompt, unguarded, guarded, outcome, stream.category,
-                        len(stream.released), audited[0].refusal_level, audited[1].refusal_level)
-            )  # fmt: skip
+                DemoRow(
+                    label,
+                    prompt,
+                    unguarded,
+                    guarded,
+                    outcome,
+                    stream.category,
+                    len(stream.released),
+                    audited[0].refusal_level,
+                    audited[1].refusal_level,
+                )
+            )
     finally:
         backend.close()
 
@@ -120,8 +133,9 @@ def run_quickstart(
         table.add_column(column)
     for row in rows:
         short = row.prompt if len(row.prompt) <= 30 else row.prompt[:28] + "…"
-        table.add_row(short, row.outcome, row.category or "–",
-                      f"{row.audit_unguarded} → {row.audit_guarded}")  # fmt: skip
+        table.add_row(
+            short, row.outcome, row.category or "–", f"{row.audit_unguarded} → {row.audit_guarded}"
+        )
     console.print()
     console.print(table)
     report = write_quickstart_report(out, rows, time.perf_counter() - started)

@@ -84,30 +84,52 @@ def write_eval_report(out: Path, metrics: dict, cases) -> Path:
     attacks = metrics["attacks"]
     families = list(attacks["by_family"])
     plots: list[tuple[str, str, str]] = []
-    plots.append((
-        "Attack success per transform family",
-        "An attack succeeds when the answer is not a refusal (audit classifier) and is harmful "
-        "(output classifier). Guarded: the guard let that answer through.",
-        _paired_bars(out, "asr_by_family.png", "Attack success rate", families,
-                     [attacks["by_family"][f]["unguarded"] for f in families],
-                     [attacks["by_family"][f]["guarded"] for f in families]),
-    ))  # fmt: skip
-    plots.append((
-        "Answers that were not refusals, per family",
-        "The same attacks, counting every non-refusal (an upper bound on success that does not "
-        "depend on the output classifier).",
-        _paired_bars(out, "compliance_by_family.png", "Non-refusal rate under attack", families,
-                     [attacks["by_family"][f]["compliance_unguarded"] for f in families],
-                     [attacks["by_family"][f]["compliance_guarded"] for f in families]),
-    ))  # fmt: skip
+    plots.append(
+        (
+            "Attack success per transform family",
+            "An attack succeeds when the answer is not a refusal (audit classifier) and is harmful "
+            "(output classifier). Guarded: the guard let that answer through.",
+            _paired_bars(
+                out,
+                "asr_by_family.png",
+                "Attack success rate",
+                families,
+                [attacks["by_family"][f]["unguarded"] for f in families],
+                [attacks["by_family"][f]["guarded"] for f in families],
+            ),
+        )
+    )
+    plots.append(
+        (
+            "Answers that were not refusals, per family",
+            "The same attacks, counting every non-refusal (an upper bound on success that does not "
+            "depend on the output classifier).",
+            _paired_bars(
+                out,
+                "compliance_by_family.png",
+                "Non-refusal rate under attack",
+                families,
+                [attacks["by_family"][f]["compliance_unguarded"] for f in families],
+                [attacks["by_family"][f]["compliance_guarded"] for f in families],
+            ),
+        )
+    )
     over = metrics["over_refusal"]
     names = list(over)
-    plots.append((
-        "Over-refusal",
-        "Refusal rate on prompts that should be answered; the increase is the guard's cost.",
-        _paired_bars(out, "over_refusal.png", "Refusal rate on benign prompts", names,
-                     [over[n]["unguarded"] for n in names], [over[n]["guarded"] for n in names]),
-    ))  # fmt: skip
+    plots.append(
+        (
+            "Over-refusal",
+            "Refusal rate on prompts that should be answered; the increase is the guard's cost.",
+            _paired_bars(
+                out,
+                "over_refusal.png",
+                "Refusal rate on benign prompts",
+                names,
+                [over[n]["unguarded"] for n in names],
+                [over[n]["guarded"] for n in names],
+            ),
+        )
+    )
     roc = _roc(out, cases)
     if roc is not None:
         plots.append(("Input classifier ROC", f"AUC {roc[1]:.3f}", roc[0]))
@@ -115,8 +137,10 @@ def write_eval_report(out: Path, metrics: dict, cases) -> Path:
     if latency is not None:
         plots.append(("Classifier latency", "Every input check of this run.", latency))
     steering_dir = out / "steering"
-    for name, title in (("all_threshold.png", "Steering: refusal rate vs threshold"),
-                        ("per_category.png", "Steering: one category at a time")):  # fmt: skip
+    for name, title in (
+        ("all_threshold.png", "Steering: refusal rate vs threshold"),
+        ("per_category.png", "Steering: one category at a time"),
+    ):
         if (steering_dir / name).is_file():
             encoded = base64.b64encode((steering_dir / name).read_bytes()).decode()
             plots.append((title, "Refusal-token model on CoCoNot eval vs contrast.", encoded))
@@ -126,30 +150,45 @@ def write_eval_report(out: Path, metrics: dict, cases) -> Path:
         ("suite", metrics["suite"]),
         ("model", metrics["model"]),
         ("constitution", metrics["constitution"]),
-        ("attack success rate (unguarded → guarded)",
-         f"{metrics['attack_success_rate']['unguarded']} → "
-         f"{metrics['attack_success_rate']['guarded']}"),
-        ("non-refusal under attack (unguarded → guarded)",
-         f"{metrics['attack_compliance_rate']['unguarded']} → "
-         f"{metrics['attack_compliance_rate']['guarded']}"),
-        *[(f"over-refusal {n} (unguarded → guarded)",
-           f"{over[n]['unguarded']} → {over[n]['guarded']}") for n in names],
-        ("refusal audit accuracy (binary / three-level)",
-         f"{audit['binary']} / {audit['three_level']}"),
+        (
+            "attack success rate (unguarded → guarded)",
+            f"{metrics['attack_success_rate']['unguarded']} → "
+            f"{metrics['attack_success_rate']['guarded']}",
+        ),
+        (
+            "non-refusal under attack (unguarded → guarded)",
+            f"{metrics['attack_compliance_rate']['unguarded']} → "
+            f"{metrics['attack_compliance_rate']['guarded']}",
+        ),
+        *[
+            (
+                f"over-refusal {n} (unguarded → guarded)",
+                f"{over[n]['unguarded']} → {over[n]['guarded']}",
+            )
+            for n in names
+        ],
+        (
+            "refusal audit accuracy (binary / three-level)",
+            f"{audit['binary']} / {audit['three_level']}",
+        ),
         ("guard overhead", metrics["guard_overhead"]),
-        ("input check p50 / p95 (ms)",
-         f"{metrics['classifier_latency_ms']['input_p50']} / "
-         f"{metrics['classifier_latency_ms']['input_p95']}"),
+        (
+            "input check p50 / p95 (ms)",
+            f"{metrics['classifier_latency_ms']['input_p50']} / "
+            f"{metrics['classifier_latency_ms']['input_p95']}",
+        ),
         ("cases", metrics["cases"]),
         ("wall time (s)", metrics["timings_s"]["total_s"]),
-    ]  # fmt: skip
+    ]
     if "steering" in metrics:
         steering = metrics["steering"]
         rows += [
             ("steering F1 at default thresholds", steering["f1_default"]),
-            ("steering refusal rate all=0.999 / all=0.001",
-             f"{steering['refusal_rate_all_0.999']} / {steering['refusal_rate_all_0.001']}"),
-        ]  # fmt: skip
+            (
+                "steering refusal rate all=0.999 / all=0.001",
+                f"{steering['refusal_rate_all_0.999']} / {steering['refusal_rate_all_0.001']}",
+            ),
+        ]
     external = "".join(
         f"<h2>External: {html.escape(item['tool'])} ({html.escape(item['source'])})</h2>"
         + _table(
@@ -157,7 +196,7 @@ def write_eval_report(out: Path, metrics: dict, cases) -> Path:
                 (name, f"success {v['attack_success_rate']} of {v['attempts']} attempts")
                 for name, v in item["by_attack"].items()
             ]
-        )  # fmt: skip
+        )
         for item in metrics.get("external", [])
     )
     sections = external + "".join(

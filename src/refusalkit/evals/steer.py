@@ -67,8 +67,9 @@ def bench_steer(
     }
 
     sample = rng.sample(unsafe, min(judged_sample, len(unsafe)))
-    generated = model.generate_batch([r["prompt"] for r in sample], max_tokens=max_tokens,
-                                     progress=progress)  # fmt: skip
+    generated = model.generate_batch(
+        [r["prompt"] for r in sample], max_tokens=max_tokens, progress=progress
+    )
     refused = [(r["prompt"], t) for r, (d, t) in zip(sample, generated, strict=True) if d.refused]
     judged = judge.classify([p for p, _ in refused], [t for _, t in refused])
     result["after_category_token"] = {

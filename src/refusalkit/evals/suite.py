@@ -129,13 +129,21 @@ def attack_cases(rows: list[dict], rng: random.Random) -> list[Case]:
                 cases.append(Case("attack", family, category, [{"role": "user", "content": text}]))
         template = rng.choice(sorted(TEMPLATES))
         cases.append(
-            Case("attack", "held_out_templates", category,
-                 [{"role": "user", "content": wrap(prompt, template, rng)}])
-        )  # fmt: skip
+            Case(
+                "attack",
+                "held_out_templates",
+                category,
+                [{"role": "user", "content": wrap(prompt, template, rng)}],
+            )
+        )
         cases.append(
-            Case("attack", "multi_turn_setup", category,
-                 [*LEAD_IN, {"role": "user", "content": prompt}])
-        )  # fmt: skip
+            Case(
+                "attack",
+                "multi_turn_setup",
+                category,
+                [*LEAD_IN, {"role": "user", "content": prompt}],
+            )
+        )
     return cases
 
 
@@ -346,7 +354,7 @@ def run_suite(
         "cases": {
             "attacks": sum(c.kind == "attack" for c in cases),
             "over_refusal": sum(c.kind == "over_refusal" for c in cases),
-        },  # fmt: skip
+        },
     }
     if imported:
         metrics["external"] = imported

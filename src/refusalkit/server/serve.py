@@ -8,8 +8,10 @@ from pathlib import Path
 from refusalkit.backends import load_backend
 from refusalkit.config import ServerConfig, Settings, load_settings
 from refusalkit.guard import Guard
-from refusalkit.server.app import BodyLimitAndLog, ServerState, create_app
+from refusalkit.server.app import create_app
 from refusalkit.server.decision_log import DecisionLog
+from refusalkit.server.middleware import BodyLimitAndLog
+from refusalkit.server.state import ServerState
 
 
 def _keys(variable: str, configured: list[str]) -> frozenset[str]:

@@ -48,8 +48,12 @@ class SteerBackend(Backend):
 
     def with_refusal_thresholds(self, thresholds: Mapping[str, float]) -> SteerBackend:
         """The same model under other thresholds (validated: unknown names are errors)."""
-        return SteerBackend(self.model, spec=self.spec, thresholds={**self.thresholds,
-                            **thresholds}, lock=self._lock)  # fmt: skip
+        return SteerBackend(
+            self.model,
+            spec=self.spec,
+            thresholds={**self.thresholds, **thresholds},
+            lock=self._lock,
+        )
 
     def stream(
         self, messages: Sequence[Message], params: GenerationParams | None = None
@@ -71,9 +75,10 @@ class SteerBackend(Backend):
                 ids = [*model._prefix(checked), model.tokenizer.convert_tokens_to_ids(token)]
                 inputs = {
                     "input_ids": torch.tensor([ids], device=model.device),
-                    "attention_mask": torch.ones((1, len(ids)), dtype=torch.long,
-                                                 device=model.device),
-                }  # fmt: skip
+                    "attention_mask": torch.ones(
+                        (1, len(ids)), dtype=torch.long, device=model.device
+                    ),
+                }
                 kwargs = {
                     "max_new_tokens": params.max_tokens,
                     "do_sample": params.temperature > 0,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
@@ -56,7 +57,7 @@ def _f1(predicted: list[bool], truth: list[bool]) -> float:
     return float(f1(np.array(predicted, dtype=bool), np.array(truth, dtype=bool))["f1"])
 
 
-def choose_threshold(model, prompts: list[CalibrationPrompt], probs=None) -> dict[str, object]:
+def choose_threshold(model, prompts: list[CalibrationPrompt], probs=None) -> dict[str, Any]:
     """The one threshold for every category whose refuse decision has the best F1 on the
     calibration prompts (ties go to the higher threshold: fewer refusals). `probs`: the
     prompts' decision-token probabilities, when the caller already has them."""
@@ -88,7 +89,7 @@ def rates_at(model, prompts: list[CalibrationPrompt], probs, thresholds: dict[st
 
 def calibrate_model(
     model_dir: Path, calibration: Path = CALIBRATION_PATH, write: bool = False
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """The F1 curve on `calibration` and the rates at the model's current default; with
     `write`, the best threshold becomes the default in the model's meta.json."""
 

@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,7 @@ class Decision:
     def refused(self) -> bool:
         return self.token != RESPOND
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "token": self.token,
             "p_refuse": round(self.p_refuse, 6),
@@ -100,18 +101,18 @@ class SteerModel:
         if threads:
             torch.set_num_threads(threads)
         self.device = device
-        self.tokenizer = AutoTokenizer.from_pretrained(self.directory / TOKENIZER_DIR)
+        self.tokenizer: Any = AutoTokenizer.from_pretrained(self.directory / TOKENIZER_DIR)
         base = AutoModelForCausalLM.from_pretrained(
             embedded_hf_path(load_settings().cache_dir), dtype=torch.float32
         )
         base.resize_token_embeddings(len(self.tokenizer), mean_resizing=False)
         model = PeftModel.from_pretrained(base, self.directory / ADAPTER_DIR)
-        self.model = model.merge_and_unload().to(device).eval()
+        self.model: Any = model.merge_and_unload().to(device).eval()
         self.single = self.meta.get("mode") == "single"
         self.categories: list[str] = list(self.meta["categories"])
         # the choices: respond, then one refusal per category (or the one [refuse])
         self.labels = [RESPOND, *(["refuse"] if self.single else self.categories)]
-        self.token_ids = self.tokenizer.convert_tokens_to_ids(
+        self.token_ids: Any = self.tokenizer.convert_tokens_to_ids(
             choice_tokens(self.categories, self.single)
         )
         self.default_threshold = float(self.meta.get("default_threshold", 0.5))
@@ -136,11 +137,13 @@ class SteerModel:
             if not prompt.strip():
                 raise InvalidInputError("the prompt is empty: give some text")
         else:
-            prompt = [dict(m) for m in validate_messages(prompt)]
+            prompt = validate_messages(prompt)
         ids = chat_prefix(self.tokenizer, prompt)
         return ids if len(ids) <= MAX_PROMPT_TOKENS else ids[:8] + ids[-(MAX_PROMPT_TOKENS - 8) :]
 
-    def probabilities(self, prompts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+    def probabilities(
+        self, prompts: Sequence[str | Sequence[Message]], batch_size: int = 32
+    ) -> np.ndarray:
         """[n, 1 + choices]: softmax over the decision tokens at the first answer position.
 
         Every prompt starts with the same chat-template block (system prompt and all), so its
@@ -209,7 +212,9 @@ class SteerModel:
         )
 
     def decide(
-        self, prompts: Sequence[str], thresholds: Mapping[str, float] | None = None
+        self,
+        prompts: Sequence[str | Sequence[Message]],
+        thresholds: Mapping[str, float] | None = None,
     ) -> list[Decision]:
         values = self.thresholds(thresholds)
         return [self.decide_from(row, values) for row in self.probabilities(prompts)]
@@ -224,9 +229,11 @@ class SteerModel:
         import torch
 
         decision = self.decide([prompt], thresholds)[0]
-        token = RESPOND_TOKEN if not decision.refused else (
-            REFUSE_TOKEN if self.single else category_token(decision.token)
-        )  # fmt: skip
+        token = (
+            RESPOND_TOKEN
+            if not decision.refused
+            else (REFUSE_TOKEN if self.single else category_token(decision.token))
+        )
         ids = [*self._prefix(prompt), self.tokenizer.convert_tokens_to_ids(token)]
         with torch.inference_mode():
             output = self.model.generate(
@@ -256,9 +263,11 @@ class SteerModel:
         decisions = self.decide(prompts, thresholds)
         sequences = []
         for prompt, decision in zip(prompts, decisions, strict=True):
-            token = RESPOND_TOKEN if not decision.refused else (
-                REFUSE_TOKEN if self.single else category_token(decision.token)
-            )  # fmt: skip
+            token = (
+                RESPOND_TOKEN
+                if not decision.refused
+                else (REFUSE_TOKEN if self.single else category_token(decision.token))
+            )
             sequences.append([*self._prefix(prompt), self.tokenizer.convert_tokens_to_ids(token)])
         texts = [""] * len(prompts)
         order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))

@@ -3,11 +3,16 @@ by training and decoding, so decoding never imports training."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from refusalkit.backends.base import Message
+
 ADAPTER_DIR = "adapter"
 TOKENIZER_DIR = "tokenizer"
 
 
-def chat_prefix(tokenizer, prompt: str | list) -> list[int]:
+def chat_prefix(tokenizer: Any, prompt: str | Sequence[Message]) -> list[int]:
     """The chat template up to the assistant's first token; `prompt` is text or messages."""
     messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
     ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)

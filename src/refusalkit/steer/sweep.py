@@ -137,9 +137,11 @@ def _plot(result: dict, out: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name, points in result["per_category_curves"].items():
         ax.plot(
-            [p["threshold"] for p in points], [p["own_refusal_rate"] for p in points], "o-",
+            [p["threshold"] for p in points],
+            [p["own_refusal_rate"] for p in points],
+            "o-",
             label=name,
-        )  # fmt: skip
+        )
     ax.set_xlabel("that category's threshold (others at default)")
     ax.set_ylabel("refusal rate of its prompts")
     ax.set_ylim(0, 1)

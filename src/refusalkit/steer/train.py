@@ -14,6 +14,7 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tqdm.auto import tqdm
 
@@ -200,10 +201,11 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
         torch.set_num_threads(options.threads)
     rng = random.Random(options.seed)
     base = embedded_hf_path(load_settings().cache_dir)
-    tokenizer = AutoTokenizer.from_pretrained(base)
+    # transformers and peft objects are typed loosely: their stubs disagree with how they are used
+    tokenizer: Any = AutoTokenizer.from_pretrained(base)
     new_tokens = decision_tokens(STEER_CATEGORIES)
     tokenizer.add_special_tokens({"additional_special_tokens": new_tokens})
-    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    model: Any = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
     model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
     new_ids = tokenizer.convert_tokens_to_ids(new_tokens)
     choices = choice_tokens(STEER_CATEGORIES, options.single_token)  # what a decision reads

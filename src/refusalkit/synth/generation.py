@@ -13,6 +13,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from refusalkit.backends import Backend, GenerationParams, Message
+from refusalkit.backends.base import Role
 from refusalkit.errors import EndpointError, RefusalkitError
 
 # Abort a phase when the generator fails this many times in a row: it is down, not flaky.
@@ -21,7 +22,7 @@ MAX_CONSECUTIVE_FAILURES = 5
 
 @dataclass(frozen=True)
 class Request:
-    messages: tuple[tuple[str, str], ...]
+    messages: tuple[tuple[Role, str], ...]
     params: GenerationParams
 
     @classmethod
@@ -33,7 +34,7 @@ class Request:
         return hashlib.sha1(blob.encode()).hexdigest()
 
     def as_messages(self) -> list[Message]:
-        return [{"role": role, "content": content} for role, content in self.messages]  # type: ignore[misc]
+        return [{"role": role, "content": content} for role, content in self.messages]
 
 
 class GenerationCache:

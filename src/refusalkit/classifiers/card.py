@@ -1,0 +1,93 @@
+"""card.md: what a trained classifier directory holds, how it was calibrated, and its figures."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from refusalkit.classifiers.artifacts import Meta
+from refusalkit.classifiers.options import TrainOptions
+from refusalkit.classifiers.second_stage import MULTILINGUAL_NAME
+from refusalkit.datasets import public as public_data
+
+
+def _shown(path: Path) -> str:
+    """A path as the card shows it: relative to the checkout when inside it (no machine paths)."""
+    root = public_data.default_public_dir().parents[1]
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
+def write_card(
+    out: Path, meta: Meta, metrics: dict, options: TrainOptions, counts: Counter
+) -> None:
+    test = metrics["test"]
+    second = metrics.get("second_stage")
+    lines = [
+        f"# Constitutional classifiers: {meta.constitution}",
+        "",
+        f"- constitution hash: `{meta.constitution_hash}`",
+        f"- encoder: {meta.encoder}; heads: linear softmax (input), linear streaming head "
+        "trained towards max-so-far on [prompt, window, prompt ⊙ window] (output)",
+        f"- data: `{meta.data}` ({counts['input']} input and {counts['output']} output train rows)"
+        + (f" plus the public rows in `{_shown(options.public)}`" if options.public else ""),
+        f"- seed: {meta.seed}",
+        f"- input windows: {meta.input_window.size} tokens, stride {meta.input_window.stride}; "
+        f"output: last {meta.output_window.size} response tokens every {meta.check_every}",
+        "",
+        "## Operating point (chosen on validation rows only)",
+        "",
+    ]
+    if options.public:
+        lines.append(
+            f"- input, first stage: threshold {metrics['thresholds']['input']:.4f}, the lowest "
+            f"that flags ≤ {options.everyday_fpr:.0%} of everyday validation prompts and "
+            f"≤ {options.lookalike_fpr:.0%} of look-alike ones"
+        )
+    else:
+        lines.append(
+            f"- input: threshold {metrics['thresholds']['input']:.4f} "
+            f"(≤ {options.target_fpr:.0%} of benign validation rows flagged)"
+        )
+    if second:
+        low, high = second["band"]
+        lines.append(
+            f"- input, second stage ({MULTILINGUAL_NAME} + the first stage's worst window, "
+            f"logistic regression): reads first-stage scores in [{low}, {high}), flags at "
+            f"{second['threshold']}; validation share reaching it: benign "
+            f"{second['val_benign_share_in_band']}, harmful {second['val_harmful_share_in_band']}"
+        )
+    lines.append(
+        f"- output: threshold {metrics['thresholds']['output']:.4f} "
+        f"(≤ {options.target_fpr:.0%} of benign validation exchanges flagged)"
+    )
+    lines += [
+        "",
+        "## Held-out synthetic test split (a smoke test: the project's own templates)",
+        "",
+        "| stage | recall | false-positive rate | accuracy |",
+        "|---|---|---|---|",
+    ]
+    for stage in ("input", "output"):
+        s = test[stage]
+        lines.append(f"| {stage} | {s['recall']} | {s['fpr']} | {s['accuracy']} |")
+    if metrics.get("public_test"):
+        lines += [
+            "",
+            "## Held-out public test split (sources trained on, prompts never seen)",
+            "",
+            "| stage | recall | false-positive rate |",
+            "|---|---|---|",
+        ]
+        for stage in ("input", "output"):
+            s = metrics["public_test"][stage]
+            lines.append(f"| {stage} | {s['recall']} | {s['fpr']} |")
+        lines += ["", "Figures on sets never trained on: `refusalkit bench classifiers`."]
+    lines += [
+        "",
+        "Reproduce: `refusalkit train --constitution "
+        f"{meta.constitution} --data {meta.data} --seed {meta.seed}"
+        + ("" if options.public else " --no-public")
+        + "`.",
+        "",
+    ]
+    (out / "card.md").write_text("\n".join(lines))

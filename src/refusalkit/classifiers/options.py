@@ -1,0 +1,23 @@
+"""What `refusalkit train` is asked to do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class TrainOptions:
+    constitution: str
+    data: Path
+    out: Path
+    seed: int = 0
+    target_fpr: float = 0.01
+    tune: bool = True  # tune the encoder with a LoRA adapter; False keeps it frozen
+    tune_epochs: int = 2
+    progress: bool = True
+    # Public human-written rows (`datasets.public`), or None for synthetic data only.
+    public: Path | None = None
+    # Input threshold: flag at most these shares of everyday and of look-alike validation rows.
+    everyday_fpr: float = 0.02
+    lookalike_fpr: float = 0.05
