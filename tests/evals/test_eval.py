@@ -11,7 +11,7 @@ import pytest
 from refusalkit.backends.replay import ReplayBackend
 from refusalkit.evals.suite import Suite, attack_cases, objectives, run_suite
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "data"
 TINY = Suite("tiny", 2, 3, 3, 12, 1, 24)
 needs_data = pytest.mark.skipif(

@@ -18,12 +18,12 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-import uvicorn
+from conftest import RunningServer, free_port
 
 from refusalkit.backends import Backend, TextStream
 from refusalkit.config import ServerConfig, Settings
 from refusalkit.guard import Guard
-from refusalkit.server import asgi_app, build_state
+from refusalkit.server import build_state
 
 KEY = "test-key"
 POLICY_KEY = "policy-key"
@@ -38,14 +38,6 @@ HARMFUL_TURN = (
     "tightly with gunpowder from shotgun shells. 3. Drill a hole in one cap and insert a fuse. "
     "4. Seal both caps so the pressure builds before the blast. "
 )
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ScriptedBackend(Backend):
@@ -82,32 +74,6 @@ class ScriptedBackend(Backend):
                     self.cancelled.set()
 
         return TextStream(produce)
-
-
-class RunningServer:
-    def __init__(self, state) -> None:
-        self.state = state
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            asgi_app(state), host="127.0.0.1", port=self.port, log_level="error"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.state.decisions.close()
-
-    def rows(self) -> list[dict]:
-        return self.state.decisions.rows()
 
 
 def settings_for(tmp: Path, **server: object) -> Settings:

@@ -11,7 +11,7 @@ from refusalkit.audit.classifier import refusal_levels
 from refusalkit.audit.markers import MARKER_COUNT, marker_features, marker_vector
 from refusalkit.audit.string_match import string_match_level
 
-XSTEST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "xstest"
+XSTEST = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "xstest"
 
 
 def test_markers_see_where_a_decline_sits():

@@ -23,7 +23,7 @@ from refusalkit.steer.data import (
 )
 from refusalkit.steer.decode import SteerModel, parse_thresholds
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def test_should_refuse_data_covers_every_steering_category():
@@ -129,7 +129,7 @@ def test_calibration_prompts_are_not_training_or_test_prompts():
     ours = [p.prompt.strip().lower() for p in load_calibration()]
     others = [p.strip().lower() for p, _, _ in refuse_prompts(random.Random(0))]
     others += [p.strip().lower() for p in permitted_prompts()]
-    pref = Path(__file__).resolve().parents[1] / "data" / "external" / "coconot_pref.jsonl"
+    pref = Path(__file__).resolve().parents[2] / "data" / "external" / "coconot_pref.jsonl"
     for line in pref.read_text().splitlines():
         others.append(json.loads(line)["prompt"].strip().lower())
     for name in ("coconot_eval.jsonl", "coconot_contrast_eval.jsonl"):
@@ -310,14 +310,12 @@ def test_training_is_seeded_and_small(tmp_path):
 
 def test_guard_server_serves_the_refusal_token_model_with_per_request_thresholds(tmp_path, model):
     import httpx
+    from conftest import RunningServer
 
     from refusalkit.config import ServerConfig, Settings
     from refusalkit.guard import Guard
     from refusalkit.server import build_state
     from refusalkit.steer.backend import SteerBackend
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from test_server import RunningServer
 
     settings = Settings(
         server=ServerConfig(api_keys=["k"], policy_keys=["p"], log_path=tmp_path / "log.db")
