@@ -28,6 +28,13 @@ def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
                 raise InvalidInputError(f"{path}:{number}: not JSON ({exc.msg})") from None
 
 
+def read_rows(path: Path, fix: str = "") -> list[dict]:
+    """Every JSON object in a JSONL file; a missing file is an error that says how to make it."""
+    if not path.is_file():
+        raise ConfigError(f"{path} is missing" + (f"; {fix}" if fix else ""))
+    return [row for _, row in json_lines(path) if isinstance(row, dict)]
+
+
 def chunked(rows: Iterable[dict], size: int) -> Iterator[list[dict]]:
     """Rows in order, `size` at a time (the last chunk may be shorter)."""
     chunk: list[dict] = []

@@ -12,7 +12,6 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from refusalkit.datasets.refusal_seeds import (
@@ -22,8 +21,6 @@ from refusalkit.datasets.refusal_seeds import (
     load_refusal_seeds,
     split_seeds,
 )
-from refusalkit.errors import ConfigError
-from refusalkit.jsonl import json_lines
 
 Level = Literal["compliance", "partial_refusal", "full_refusal"]
 LEVELS: tuple[Level, ...] = ("compliance", "partial_refusal", "full_refusal")
@@ -166,9 +163,3 @@ def public_examples(rows: list[dict]) -> dict[str, list[AuditExample]]:
             )
         )
     return out
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    if not path.is_file():
-        raise ConfigError(f"{path} is missing")
-    return [row for _, row in json_lines(path) if isinstance(row, dict)]

@@ -30,13 +30,13 @@ from refusalkit.audit.data import (
     AuditExample,
     build_examples,
     public_examples,
-    read_jsonl,
 )
 from refusalkit.audit.string_match import string_match_level
 from refusalkit.classifiers.heads import LinearHead, balanced_weights, fit_softmax
 from refusalkit.classifiers.tune import TuneExample, TuneOptions, tune_encoder
 from refusalkit.datasets.public import answer_rows
 from refusalkit.errors import ConfigError
+from refusalkit.jsonl import read_rows
 from refusalkit.taxonomy import BY_ID, CATEGORIES
 
 REPO = Path(__file__).resolve().parents[3]
@@ -60,12 +60,12 @@ class AuditTrainOptions:
 def _synth_rows(directory: Path) -> list[dict]:
     rows: list[dict] = []
     for split in ("train", "val", "test"):
-        rows += read_jsonl(directory / f"{split}.jsonl")
+        rows += read_rows(directory / f"{split}.jsonl")
     return [r for r in rows if r.get("stage") == "output"]
 
 
 def composed_examples(options: AuditTrainOptions) -> tuple[list[AuditExample], list[AuditExample]]:
-    return build_examples(_synth_rows(options.synth), read_jsonl(options.pref), seed=options.seed)
+    return build_examples(_synth_rows(options.synth), read_rows(options.pref), seed=options.seed)
 
 
 def opening_cuts(examples: list[AuditExample], seed: int) -> list[int]:

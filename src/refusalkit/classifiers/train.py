@@ -31,6 +31,7 @@ from refusalkit.constitution import load_constitution
 from refusalkit.constitution.loader import resolve_constitution_path
 from refusalkit.datasets import public as public_data
 from refusalkit.errors import ConfigError
+from refusalkit.jsonl import read_rows
 
 INPUT_WINDOW = WindowSpec(size=128, stride=96)
 OUTPUT_WINDOW = WindowSpec(size=64, stride=16)
@@ -41,11 +42,7 @@ SKIP_FAMILIES_IN_INPUT_TRAINING = {"padding"}
 
 
 def read_split(data: Path, split: str) -> list[dict]:
-    path = data / f"{split}.jsonl"
-    if not path.is_file():
-        raise ConfigError(f"{path} is missing; make the data with `refusalkit synth --out {data}`")
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    return read_rows(data / f"{split}.jsonl", f"make the data with `refusalkit synth --out {data}`")
 
 
 def _embed_windows(
