@@ -138,3 +138,94 @@ def cbrn_data(tmp_path_factory):
     out = tmp_path_factory.mktemp("synth") / "cbrn"
     report = synthesize(SynthOptions("cbrn", n=60, out=out, generator="embedded", progress=False))
     return out, report
+
+
+PG_PASSWORD = "refusalkit-test-pw"
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL from Debian's `postgresql` package, in its own temp folder, on a
+    loopback port, with password authentication. Run as the `postgres` user when we are root
+    (PostgreSQL refuses to run as root)."""
+
+    def __init__(self) -> None:
+        import shutil
+        import tempfile
+
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), reverse=True)
+        initdb = bins[0] if bins else shutil.which("initdb")
+        if not initdb:
+            pytest.skip("PostgreSQL is not installed (apt-get install postgresql; .ci/run does)")
+        self.bin = Path(initdb).parent
+        self.as_user: list[str] = []
+        self.root = Path(tempfile.mkdtemp(prefix="refusalkit-pg-"))
+        if os.geteuid() == 0:
+            if not shutil.which("runuser"):
+                pytest.skip("running as root without runuser: cannot start PostgreSQL as postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+            shutil.chown(self.root, "postgres")
+        self.data = self.root / "data"
+        password_file = self.root / "pw"
+        password_file.write_text(PG_PASSWORD)
+        if os.geteuid() == 0:
+            shutil.chown(password_file, "postgres")
+        self._run(
+            "initdb", "-D", str(self.data), "-U", "refusalkit", f"--pwfile={password_file}",
+            "--auth=scram-sha-256", "-E", "UTF8",
+        )  # fmt: skip
+        self.port = free_port()
+        self.start()
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run(
+            [*self.as_user, str(self.bin / tool), *args],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"),
+                  "-w", "start")  # fmt: skip
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def url(self, password: str = PG_PASSWORD, port: int | None = None) -> str:
+        return f"postgresql://refusalkit:{password}@127.0.0.1:{port or self.port}/postgres"
+
+    def reset(self) -> None:
+        """An empty log for the next test."""
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(self.url().replace("postgresql:", "postgresql+psycopg:"))
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP TABLE IF EXISTS decisions, refusalkit_schema")
+        engine.dispose()
+
+    def close(self) -> None:
+        import shutil
+
+        subprocess.run(
+            [*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
+             "stop"], capture_output=True, timeout=60,
+        )  # fmt: skip
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def log_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh decision-log database of each kind."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'decisions.sqlite3'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    server.reset()
+    return server.url()

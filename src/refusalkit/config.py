@@ -57,8 +57,13 @@ class ServerConfig(BaseModel):
     fail_closed: bool = Field(default=True, description="Block when a classifier fails")
     action: Literal["block", "flag"] = Field(default="block", description="Guard action")
     max_batch: int = Field(default=256, ge=1, description="Items per /v1/classify or /v1/audit")
+    decision_log: str | None = Field(
+        default=None,
+        description="Decision log database: sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB "
+        "(replicas share one); default: log_path",
+    )
     log_path: Path | None = Field(
-        default=None, description="Decision log (SQLite); default CACHE_DIR/decisions.sqlite3"
+        default=None, description="SQLite decision log file; default CACHE_DIR/decisions.sqlite3"
     )
     log_prompts: bool = Field(default=False, description="Store prompt text in the log")
     log_retention_days: float = Field(default=30.0, gt=0, description="Older rows are deleted")

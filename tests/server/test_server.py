@@ -24,6 +24,7 @@ from refusalkit.backends import Backend, TextStream
 from refusalkit.config import ServerConfig, Settings
 from refusalkit.guard import Guard
 from refusalkit.server import build_state
+from refusalkit.server.decision_log import DecisionLog
 
 KEY = "test-key"
 POLICY_KEY = "policy-key"
@@ -426,12 +427,12 @@ def test_client_disconnect_mid_stream_cancels_the_upstream(guard, tmp_path):
     assert backend.pulled < len(backend.words) // 2
 
 
-def test_killed_server_keeps_its_decision_log(tmp_path):
-    log_path = tmp_path / "decisions.sqlite3"
+def test_killed_server_keeps_its_decision_log(log_url):
+    """A replica killed mid-stream loses no row, with SQLite or PostgreSQL as the log."""
     port = free_port()
     env = {
         **os.environ,
-        "REFUSALKIT_SERVER__LOG_PATH": str(log_path),
+        "REFUSALKIT_SERVER__DECISION_LOG": log_url,
         "REFUSALKIT_API_KEYS": KEY,
         "REFUSALKIT_SERVER__LOG_PROMPTS": "true",
     }
@@ -478,14 +479,13 @@ def test_killed_server_keeps_its_decision_log(tmp_path):
     finally:
         if process.poll() is None:
             process.kill()
-    rows = (
-        sqlite3.connect(log_path)
-        .execute("SELECT action, input_score, prompt, path FROM decisions")
-        .fetchall()
-    )
+    log = DecisionLog(log_url, keep_prompts=True, retention_days=30, max_rows=100)
+    rows = log.rows()
+    log.close()
     assert len(rows) == 2  # GET /v1/models and the chat
-    chat = next(r for r in rows if r[3] == "/v1/chat/completions")
-    assert chat[0] == "in_progress" and chat[1] is not None and "lighthouse" in chat[2]
+    chat = next(r for r in rows if r["path"] == "/v1/chat/completions")
+    assert chat["action"] == "in_progress" and chat["input_score"] is not None
+    assert "lighthouse" in chat["prompt"]
 
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -9,7 +9,9 @@ import typer
 
 from refusalkit.cli.common import JsonOption, console, print_result
 from refusalkit.config import load_settings
+from refusalkit.errors import ConfigError
 from refusalkit.evals.load import bench_serve
+from refusalkit.evals.replicas import bench_replicas
 from refusalkit.server.serve import build_state, run
 
 app = typer.Typer()
@@ -46,7 +48,7 @@ def serve_command(
     auth = "on" if state.api_keys else "off (set REFUSALKIT_API_KEYS to require keys)"
     console.print(
         f"guarding {state.backend.spec} as model {state.model_id!r} on http://{host}:{port} "
-        f"· playground http://{host}:{port}/ · auth {auth} · log {state.decisions.path}"
+        f"· playground http://{host}:{port}/ · auth {auth} · log {state.decisions.location}"
     )
     run(state, host, port, log_level)
 
@@ -63,9 +65,24 @@ def bench_serve_command(
         str | None,
         typer.Option(help="Load an already running guard server instead (no comparison)."),
     ] = None,
+    replicas: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Guard servers sharing one decision log (needs 2+ and --decision-log)."
+        ),
+    ] = 1,
+    decision_log: Annotated[
+        str | None,
+        typer.Option(help="The shared log for --replicas: postgresql://USER:PASSWORD@HOST/DB."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Load test on loopback: guarded server vs a direct llama.cpp server, in one run."""
-
-    result = bench_serve(clients, requests_per_client, max_tokens, classify_requests, url)
+    """Load test on loopback: guarded server vs a direct llama.cpp server, in one run; or, with
+    --replicas N, N guard servers sharing one PostgreSQL decision log."""
+    if replicas > 1:
+        if not decision_log:
+            raise ConfigError("--replicas needs --decision-log postgresql://… (the shared log)")
+        result = bench_replicas(replicas, decision_log, clients, requests_per_client, max_tokens)
+    else:
+        result = bench_serve(clients, requests_per_client, max_tokens, classify_requests, url)
     print_result(result, as_json)

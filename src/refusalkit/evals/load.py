@@ -146,7 +146,7 @@ def _percentiles(values: list[float], digits: int = 3) -> dict[str, float]:
     }
 
 
-async def _stream_load(
+async def stream_load(
     base_url: str, model: str, headers: dict[str, str], clients: int, per_client: int,
     max_tokens: int,
 ) -> dict[str, Any]:  # fmt: skip
@@ -220,7 +220,7 @@ async def _classify_load(
     }
 
 
-def _model_id(base_url: str, headers: dict[str, str]) -> str:
+def model_id(base_url: str, headers: dict[str, str]) -> str:
     response = httpx.get(f"{base_url}/models", headers=headers, timeout=10)
     response.raise_for_status()
     return response.json()["data"][0]["id"]
@@ -231,9 +231,9 @@ def _load_guarded(
     classify_requests: int,
 ) -> dict[str, Any]:  # fmt: skip
     """Streaming clients against a guard server, then /v1/classify at the same concurrency."""
-    model = _model_id(base, headers)
+    model = model_id(base, headers)
     result = {
-        "guarded": asyncio.run(_stream_load(base, model, headers, clients, per_client, max_tokens))
+        "guarded": asyncio.run(stream_load(base, model, headers, clients, per_client, max_tokens))
     }
     if classify_requests:
         result["classify"] = asyncio.run(_classify_load(base, headers, clients, classify_requests))
@@ -291,7 +291,7 @@ def bench_serve(
     base = f"http://127.0.0.1:{port}/v1"
     with server_process(direct, base):
         result["direct"] = asyncio.run(
-            _stream_load(base, "direct", {}, clients, requests_per_client, max_tokens)
+            stream_load(base, "direct", {}, clients, requests_per_client, max_tokens)
         )
 
     port = free_port()

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import MutableMapping
 from typing import Any
 
+from refusalkit.server.decision_log import DecisionLogError
 from refusalkit.server.errors import ApiError
 from refusalkit.server.state import ServerState
 
@@ -30,7 +31,19 @@ class BodyLimitAndLog:
         started = time.perf_counter()
         scope.setdefault("state", {})
         scope["state"].update(request_id=request_id, decided=False)
-        state.decisions.start(request_id, scope["path"])
+        try:
+            state.decisions.start(request_id, scope["path"])
+        except DecisionLogError as exc:
+            # Fail closed: no request is served that the audit trail would not show.
+            state.metrics.requests.labels(endpoint=scope["path"], status="503").inc()
+            unavailable = ApiError(
+                503,
+                f"{exc}; requests are refused until it is back",
+                "server_error",
+                code="decision_log_unavailable",
+            )
+            await unavailable.response()(scope, receive, send)
+            return
         status: dict[str, int] = {"code": 500}
 
         async def send_with_status(message: MutableMapping[str, Any]) -> None:

@@ -40,10 +40,8 @@ def build_state(
             fail_closed=config.fail_closed,
             classifier_timeout_s=config.classifier_timeout_s,
         )
-    log_path = config.log_path or settings.cache_dir / "decisions.sqlite3"
-    decisions = DecisionLog(
-        log_path, config.log_prompts, config.log_retention_days, config.log_max_rows
-    )
+    log = config.decision_log or config.log_path or settings.cache_dir / "decisions.sqlite3"
+    decisions = DecisionLog(log, config.log_prompts, config.log_retention_days, config.log_max_rows)
     return ServerState(
         config=config,
         backend=backend,
