@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -15,16 +13,11 @@ import httpx
 import pytest
 import uvicorn
 
+from refusalkit.evals.load import free_port, llama_server_command
 from refusalkit.server import asgi_app
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class RunningServer:
@@ -76,34 +69,12 @@ def embedded():
 @pytest.fixture(scope="session")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python -m llama_cpp.server` on a free loopback port, serving the embedded GGUF."""
-    from refusalkit.models import embedded_gguf_path
-
     port = free_port()
     log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
     log = open(log_path, "wb")  # noqa: SIM115 - the server writes to it until teardown
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(embedded_gguf_path()),
-            "--model_alias",
-            "smollm2",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "4096",
-            "--n_threads",
-            "2",
-            "--n_threads_batch",
-            "2",
-            # a new request must not interrupt the old one: the cancellation test relies on it
-            "--interrupt_requests",
-            "False",
-        ],
+        # a new request must not interrupt the old one: the cancellation test relies on it
+        llama_server_command(port, "smollm2", 2),
         stdout=log,
         stderr=subprocess.STDOUT,
     )

@@ -8,6 +8,7 @@ from a layer above this one) or at run time with `register_backend`.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable
 from importlib.metadata import entry_points
@@ -47,6 +48,7 @@ def _load(target: str) -> BackendFactory:
     return getattr(importlib.import_module(module), name)
 
 
+@functools.cache
 def _plugins() -> dict[str, str]:
     return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
 

@@ -33,6 +33,8 @@ from refusalkit.datasets import public as public_data
 from refusalkit.errors import ConfigError
 from refusalkit.jsonl import read_rows
 
+__all__ = ["TrainOptions", "train"]
+
 INPUT_WINDOW = WindowSpec(size=128, stride=96)
 OUTPUT_WINDOW = WindowSpec(size=64, stride=16)
 CHECK_EVERY = 16
@@ -397,6 +399,3 @@ def train(options: TrainOptions) -> dict[str, Any]:
     (options.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     write_card(options.out, meta, metrics, options, Counter(r["stage"] for r in train_rows))
     return metrics
-
-
-__all__ = ["TrainOptions", "train"]

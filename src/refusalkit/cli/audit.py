@@ -11,15 +11,9 @@ import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
-from refusalkit.audit.io import Fields
-from refusalkit.audit.model_audit import audit_model, load_prompts
-from refusalkit.audit.report import write_report
-from refusalkit.audit.run import AuditOptions, run_audit
-from refusalkit.audit.train import DEFAULT_PREF, DEFAULT_SYNTH, AuditTrainOptions, train_audit
 from refusalkit.cli.common import JsonOption, console, eval_data_dir, print_result
 from refusalkit.config import load_settings
 from refusalkit.errors import InvalidInputError
-from refusalkit.evals.audit import bench_audit
 
 app = typer.Typer()
 bench = typer.Typer()
@@ -70,6 +64,9 @@ def audit_run(
     ] = False,
 ) -> None:
     """Audit every row: refusal, refusal_level, refusal_score, category, group."""
+    from refusalkit.audit.io import Fields
+    from refusalkit.audit.report import write_report
+    from refusalkit.audit.run import AuditOptions, run_audit
 
     if engine not in ("local", "ray"):
         raise InvalidInputError(f"--engine must be local or ray, not {engine!r}")
@@ -115,6 +112,7 @@ def audit_train(
     ] = None,
 ) -> None:
     """Train the refusal level and category classifiers from the project's data."""
+    from refusalkit.audit.train import DEFAULT_PREF, DEFAULT_SYNTH, AuditTrainOptions, train_audit
 
     options = AuditTrainOptions(
         out=out,
@@ -172,6 +170,7 @@ def audit_model_command(
     classifier: ClassifierOption = None,
 ) -> None:
     """Send prompts to a live model, audit its answers, report over- and under-refusal."""
+    from refusalkit.audit.model_audit import audit_model, load_prompts
 
     labelled = load_prompts(prompts)[:limit]
     summary, rows = audit_model(
@@ -205,6 +204,7 @@ def bench_audit_command(
 ) -> None:
     """Refusal-audit accuracy beside string matching: XSTest's 2,250 human-labelled completions
     (and throughput), other models' answers held out by model and by prompt."""
+    from refusalkit.evals.audit import bench_audit
 
     print_result(
         bench_audit(eval_data_dir(data_dir), classifier, progress=not as_json, voices=voices),

@@ -7,9 +7,6 @@ from typing import Annotated
 
 import typer
 
-from refusalkit.classifiers import ConstitutionalClassifiers
-from refusalkit.classifiers.io import classify_file
-from refusalkit.classifiers.train import TrainOptions, train
 from refusalkit.cli.common import (
     ClassifiersOption,
     JsonOption,
@@ -17,9 +14,6 @@ from refusalkit.cli.common import (
     eval_data_dir,
     print_result,
 )
-from refusalkit.datasets.public import default_public_dir
-from refusalkit.evals.classifiers import bench_classifiers
-from refusalkit.synth import SynthOptions, synthesize
 
 app = typer.Typer()
 bench = typer.Typer()
@@ -52,6 +46,10 @@ def train_command(
     ] = True,
 ) -> None:
     """Train the input and streaming output classifiers for a constitution."""
+    from refusalkit.classifiers.train import TrainOptions, train
+    from refusalkit.datasets.public import default_public_dir
+    from refusalkit.synth import SynthOptions, synthesize
+
     if data is None:
         data = out / "data"
         synthesize(SynthOptions(constitution, n=n, out=data, seed=seed, resume=True))
@@ -81,6 +79,9 @@ def classify(
     classifiers: ClassifiersOption = None,
 ) -> None:
     """Score rows: prompts with the input classifier, prompt+response with the output one."""
+    from refusalkit.classifiers import ConstitutionalClassifiers
+    from refusalkit.classifiers.io import classify_file
+
     count = classify_file(input_path, output, ConstitutionalClassifiers.load(classifiers))
     console.print(f"classified {count} rows → {output}")
 
@@ -95,5 +96,8 @@ def bench_classifiers_command(
     as_json: JsonOption = False,
 ) -> None:
     """Classifier accuracy on data never trained on: XSTest, CoCoNot, held-out jailbreaks."""
+    from refusalkit.classifiers import ConstitutionalClassifiers
+    from refusalkit.evals.classifiers import bench_classifiers
+
     directory = eval_data_dir(data_dir)
     print_result(bench_classifiers(ConstitutionalClassifiers.load(classifiers), directory), as_json)

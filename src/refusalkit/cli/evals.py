@@ -9,7 +9,6 @@ import typer
 
 from refusalkit.cli.common import ClassifiersOption, ModelOption, console, eval_data_dir
 from refusalkit.errors import ConfigError
-from refusalkit.evals.suite import SUITES, run_suite
 
 app = typer.Typer()
 
@@ -35,6 +34,8 @@ def eval_command(
     ] = None,
 ) -> None:
     """Attack success, over-refusal, audit accuracy, guard overhead and steering, in one run."""
+    from refusalkit.evals.suite import SUITES, run_suite
+
     if suite not in SUITES:
         raise ConfigError(f"unknown suite {suite!r}; use one of {', '.join(SUITES)}")
     metrics = run_suite(

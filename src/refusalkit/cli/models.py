@@ -10,15 +10,9 @@ from typing import Annotated
 
 import typer
 
-from refusalkit.backends import GenerationParams, Message, TextStream, load_backend
 from refusalkit.cli.common import ClassifiersOption, JsonOption, ModelOption, console, err_console
 from refusalkit.config import load_settings
 from refusalkit.errors import InvalidInputError
-from refusalkit.evals.bench import bench_generate as run_bench_generate
-from refusalkit.evals.bench import bench_overhead as run_bench_overhead
-from refusalkit.evals.quickstart import run_quickstart
-from refusalkit.guard import Guard, GuardedStream
-from refusalkit.models import describe_models
 
 app = typer.Typer()
 bench = typer.Typer()
@@ -39,6 +33,9 @@ def chat(
     classifiers: ClassifiersOption = None,
 ) -> None:
     """Chat with a model: one answer with --prompt, else an interactive session."""
+    from refusalkit.backends import GenerationParams, Message, TextStream, load_backend
+    from refusalkit.guard import Guard, GuardedStream
+
     if prompt is not None and not prompt.strip():
         raise InvalidInputError("--prompt is empty: give some text to answer")
     params = GenerationParams(max_tokens=max_tokens, temperature=temperature)
@@ -91,6 +88,8 @@ def chat(
 @app.command()
 def models() -> None:
     """List the embedded models, where they resolved from, and the cache."""
+    from refusalkit.models import describe_models
+
     settings = load_settings()
     # plain lines, not a table: paths stay whole and greppable at any width
     for row in describe_models(settings.cache_dir):
@@ -111,6 +110,8 @@ def quickstart(
     ),
 ) -> None:
     """A short tour on the embedded defaults: guarded vs unguarded answers, audited, reported."""
+    from refusalkit.evals.quickstart import run_quickstart
+
     run_quickstart(out, model, max_tokens, console)
 
 
@@ -122,6 +123,9 @@ def bench_generate(
     as_json: JsonOption = False,
 ) -> None:
     """Single-stream decode speed: median tokens/s of several runs after a warm-up."""
+    from refusalkit.backends import load_backend
+    from refusalkit.evals.bench import bench_generate as run_bench_generate
+
     backend = load_backend(model)
     result = run_bench_generate(backend, runs=runs, max_tokens=max_tokens)
     if as_json:
@@ -142,6 +146,10 @@ def bench_overhead(
     as_json: JsonOption = False,
 ) -> None:
     """Guard overhead on the embedded generator: guarded vs unguarded tokens/s, same run."""
+    from refusalkit.backends import load_backend
+    from refusalkit.evals.bench import bench_overhead as run_bench_overhead
+    from refusalkit.guard import Guard
+
     result = run_bench_overhead(load_backend("embedded"), Guard.load(classifiers), runs, max_tokens)
     if as_json:
         print(json.dumps(result))

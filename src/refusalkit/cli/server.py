@@ -10,9 +10,6 @@ import typer
 from refusalkit.cli.common import JsonOption, console, print_result
 from refusalkit.config import load_settings
 from refusalkit.errors import ConfigError
-from refusalkit.evals.load import bench_serve
-from refusalkit.evals.replicas import bench_replicas
-from refusalkit.server.serve import build_state, run
 
 app = typer.Typer()
 bench = typer.Typer()
@@ -42,6 +39,7 @@ def serve_command(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve an OpenAI-compatible, guarded /v1/chat/completions (and classify, audit, metrics)."""
+    from refusalkit.server.serve import build_state, run
 
     settings = load_settings(timeout_s=upstream_timeout)
     state = build_state(upstream, classifiers, audit_classifier, settings)
@@ -79,6 +77,9 @@ def bench_serve_command(
 ) -> None:
     """Load test on loopback: guarded server vs a direct llama.cpp server, in one run; or, with
     --replicas N, N guard servers sharing one PostgreSQL decision log."""
+    from refusalkit.evals.load import bench_serve
+    from refusalkit.evals.replicas import bench_replicas
+
     if replicas > 1:
         if not decision_log:
             raise ConfigError("--replicas needs --decision-log postgresql://… (the shared log)")

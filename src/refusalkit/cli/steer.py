@@ -12,19 +12,8 @@ import typer
 
 from refusalkit.cli.common import JsonOption, console, eval_data_dir, print_result
 from refusalkit.errors import ConfigError
-from refusalkit.evals.steer import bench_steer
-from refusalkit.steer.calibrate import CALIBRATION_PATH, calibrate_model
-from refusalkit.steer.data import SteerExample, build_examples
-from refusalkit.steer.decode import DEFAULT_DIR, SteerModel, parse_thresholds
-from refusalkit.steer.io import decide_file
-from refusalkit.steer.sweep import sweep
-from refusalkit.steer.train import (
-    DECISION_SMOOTHING,
-    LORA_MODULES,
-    SteerTrainOptions,
-    finish_training,
-    train_steer,
-)
+from refusalkit.steer.decode import SteerModel
+from refusalkit.steer.train import DECISION_SMOOTHING, LORA_MODULES
 
 bench = typer.Typer()
 
@@ -49,6 +38,8 @@ def _load(
     model_dir: Path | None, thresholds: list[str] | None
 ) -> tuple[SteerModel, dict[str, float]]:
 
+    from refusalkit.steer.decode import parse_thresholds
+
     model = SteerModel(model_dir)
     return model, parse_thresholds(thresholds or [], model.threshold_names)
 
@@ -63,6 +54,7 @@ def decide(
     model_dir: ModelDirOption = None,
 ) -> None:
     """Prefill only: which token each prompt gets (respond or a category), with probabilities."""
+    from refusalkit.steer.io import decide_file
 
     started = time.perf_counter()
     model, thresholds = _load(model_dir, threshold)
@@ -101,6 +93,7 @@ def sweep_command(
     as_json: JsonOption = False,
 ) -> None:
     """Refusal rate vs threshold per category on CoCoNot eval vs contrast, F1, plots."""
+    from refusalkit.steer.sweep import sweep
 
     result = sweep(SteerModel(model_dir), eval_data_dir(data_dir), out)
     if as_json:
@@ -126,6 +119,8 @@ def calibrate(
     ] = False,
 ) -> None:
     """Refusal rates on labelled prompts, and the default threshold they would choose."""
+    from refusalkit.steer.calibrate import CALIBRATION_PATH, calibrate_model
+    from refusalkit.steer.decode import DEFAULT_DIR
 
     directory = model_dir or DEFAULT_DIR
     result = calibrate_model(directory, calibration or CALIBRATION_PATH, write=write)
@@ -174,6 +169,8 @@ def train(
     ] = False,
 ) -> None:
     """Fine-tune SmolLM2 (LoRA + new token embeddings) to emit a decision token first."""
+    from refusalkit.steer.data import SteerExample, build_examples
+    from refusalkit.steer.train import SteerTrainOptions, finish_training, train_steer
 
     if pref is not None and not pref.is_file():
         raise ConfigError(f"{pref} does not exist; pass --pref FILE (CoCoNot pref JSONL)")
@@ -214,6 +211,7 @@ def bench_steer_command(
     as_json: JsonOption = False,
 ) -> None:
     """Refusal-token figures: CoCoNot F1 and steering, decide speed, helpfulness, base model."""
+    from refusalkit.evals.steer import bench_steer
 
     result = bench_steer(SteerModel(model_dir), eval_data_dir(data_dir), out)
     if out is None:  # the curves are long; they go to OUT/sweep.json when asked for

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from refusalkit.cli.common import console, err_console
-from refusalkit.synth import SynthOptions, synthesize
 
 app = typer.Typer()
 
@@ -40,6 +39,8 @@ def synth(
     ] = 0.3,
 ) -> None:
     """Turn a constitution into a labelled, augmented dataset for the classifiers."""
+    from refusalkit.synth import SynthOptions, synthesize
+
     options = SynthOptions(
         constitution=constitution,
         n=n,

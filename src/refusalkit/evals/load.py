@@ -36,6 +36,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def llama_server_command(port: int, alias: str, threads: int) -> list[str]:
+    """`python -m llama_cpp.server` on a loopback port, serving the embedded GGUF. Requests
+    queue as the guard's do (the server's default interrupts the running one)."""
+    return [
+        sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_gguf_path()),
+        "--model_alias", alias, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
+        "--n_threads", str(threads), "--n_threads_batch", str(threads),
+        "--interrupt_requests", "False",
+    ]  # fmt: skip
+
+
 def benign_prompts() -> list[str]:
     return [row["prompt"] for row in benign_traffic()]
 
@@ -264,30 +275,8 @@ def bench_serve(
         )
         return result
 
-    threads = str(os.cpu_count() or 1)
     port = free_port()
-    direct = [
-        sys.executable,
-        "-m",
-        "llama_cpp.server",
-        "--model",
-        str(embedded_gguf_path()),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--n_ctx",
-        "4096",
-        "--n_threads",
-        threads,
-        "--n_threads_batch",
-        threads,
-        "--model_alias",
-        "direct",
-        # queue concurrent requests as the guard does (the default interrupts the running one)
-        "--interrupt_requests",
-        "False",
-    ]
+    direct = llama_server_command(port, "direct", os.cpu_count() or 1)
     base = f"http://127.0.0.1:{port}/v1"
     with server_process(direct, base):
         result["direct"] = asyncio.run(

@@ -8,9 +8,11 @@ import asyncio
 import os
 import secrets
 import sys
+import time
 from contextlib import ExitStack
 from typing import Any
 
+from refusalkit.config import load_settings
 from refusalkit.errors import InvalidInputError
 from refusalkit.evals.load import free_port, model_id, server_process, stream_load
 from refusalkit.server.decision_log import DecisionLog
@@ -25,8 +27,10 @@ def bench_replicas(
         raise InvalidInputError(f"--replicas {replicas}: a multi-replica run needs at least 2")
     if clients < replicas:
         raise InvalidInputError(f"--clients {clients} is fewer than --replicas {replicas}")
-    log = DecisionLog(decision_log, keep_prompts=False, retention_days=3650, max_rows=10**9)
-    earlier = {row["request_id"] for row in log.rows()}
+    # the log may be a team's shared one: open it with the retention its servers use
+    server = load_settings().server
+    log = DecisionLog(decision_log, False, server.log_retention_days, server.log_max_rows)
+    started = time.time()
     key = secrets.token_hex(16)
     headers = {"Authorization": f"Bearer {key}"}
     # the replicas share this machine's cores: each llama.cpp gets its share
@@ -60,7 +64,7 @@ def bench_replicas(
             )
 
         per_replica = asyncio.run(run_all())
-    rows = [row for row in log.rows() if row["request_id"] not in earlier]
+    rows = log.rows(since=started)
     log.close()
     requests = sum(r["requests"] for r in per_replica)
     chat_rows = [row for row in rows if row["path"] == CHAT]

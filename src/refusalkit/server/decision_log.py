@@ -193,10 +193,13 @@ class DecisionLog:
         over_cap = newest_first.offset(self.max_rows)
         self._write(decisions.delete().where(decisions.c.request_id.in_(over_cap)))
 
-    def rows(self) -> list[dict[str, Any]]:
+    def rows(self, since: float | None = None) -> list[dict[str, Any]]:
+        """Rows in arrival order; `since`: only those created at or after that time."""
+        query = sa.select(decisions).order_by(decisions.c.created)
+        if since is not None:
+            query = query.where(decisions.c.created >= since)
         with self.engine.connect() as connection:
-            result = connection.execute(sa.select(decisions).order_by(decisions.c.created))
-            return [dict(row._mapping) for row in result]
+            return [dict(row._mapping) for row in connection.execute(query)]
 
     def close(self) -> None:
         self.engine.dispose()
