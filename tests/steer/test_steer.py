@@ -308,6 +308,31 @@ def test_training_is_seeded_and_small(tmp_path):
     assert len(outputs[0]) < 20_000_000
 
 
+def test_bf16_training_is_recorded_seeded_and_changes_the_numbers(tmp_path):
+    from refusalkit.steer.train import SteerTrainOptions, train_steer
+
+    examples = [
+        SteerExample("Draw me a cat.", "modalities", "I can't draw images.", "seed"),
+        SteerExample("Name a fruit.", RESPOND, "An apple.", "seed"),
+    ]
+    adapters = {}
+    for run, bf16 in (("fp32", False), ("bf16-a", True), ("bf16-b", True)):
+        options = SteerTrainOptions(
+            out=tmp_path / run,
+            epochs=1,
+            batch_size=2,
+            val_share=0.0,
+            progress=False,
+            rank=4,
+            bf16=bf16,
+        )
+        train_steer(examples, options)
+        adapters[run] = (tmp_path / run / "adapter" / "adapter_model.safetensors").read_bytes()
+        assert json.loads((tmp_path / run / "meta.json").read_text())["bf16"] is bf16
+    assert adapters["bf16-a"] == adapters["bf16-b"]
+    assert adapters["bf16-a"] != adapters["fp32"]  # autocast reached the forward pass
+
+
 def test_guard_server_serves_the_refusal_token_model_with_per_request_thresholds(tmp_path, model):
     import httpx
     from conftest import RunningServer

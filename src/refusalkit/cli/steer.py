@@ -167,6 +167,12 @@ def train(
         bool,
         typer.Option(help="Add public rows (data/public): harmful requests, everyday prompts."),
     ] = False,
+    bf16: Annotated[
+        bool,
+        typer.Option(
+            "--bf16", help="bf16 autocast: ~2x faster on CPUs with avx512_bf16; other numbers."
+        ),
+    ] = False,
 ) -> None:
     """Fine-tune SmolLM2 (LoRA + new token embeddings) to emit a decision token first."""
     from refusalkit.steer.data import SteerExample, build_examples
@@ -188,6 +194,7 @@ def train(
         target_modules=modules,
         device=device,
         decision_smoothing=smoothing,
+        bf16=bf16,
     )
     result = train_steer(examples, options)
     meta = result["meta"]

@@ -58,6 +58,9 @@ class SteerTrainOptions:
     single_token: bool = False  # one [refuse] for every category (the paper's simpler variant)
     threads: int | None = None
     device: str = "cpu"  # e.g. "cuda": the same recipe on a GPU (other kernels, other numbers)
+    # bf16 autocast of the forward pass: 2.2x faster per step on a CPU with avx512_bf16
+    # (docs/steer.md); weights and optimizer stay float32, the numbers differ from a float32 run
+    bf16: bool = False
     progress: bool = True
 
 
@@ -237,6 +240,7 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=options.learning_rate, total_steps=total_steps, pct_start=0.1
     )
+    device_type = torch.device(options.device).type
     model.train()
     bar = tqdm(total=total_steps, desc="steer train", unit="batch", disable=not options.progress)
     for _ in range(options.epochs):
@@ -244,9 +248,10 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
             ids, mask, decision_at = (
                 t.to(options.device) for t in _collate(encoded, indices, pad_id)
             )
-            loss, decision_loss = _loss(
-                model, ids, mask, decision_at, choice_ids, options.decision_smoothing
-            )
+            with torch.autocast(device_type, dtype=torch.bfloat16, enabled=options.bf16):
+                loss, decision_loss = _loss(
+                    model, ids, mask, decision_at, choice_ids, options.decision_smoothing
+                )
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -281,6 +286,7 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
         "adapter_dtype": "float16",
         "learning_rate": options.learning_rate,
         "decision_smoothing": options.decision_smoothing,
+        "bf16": options.bf16,
         "examples": {"train": len(train), "val": len(val), "data_digest": digest},
         "train_seconds": round(time.perf_counter() - started, 1),
     }
