@@ -11,6 +11,7 @@ import torch
 from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from refusalkit.classifiers.constitutional import ConstitutionalClassifiers
 from refusalkit.config import load_settings
 from refusalkit.datasets.eval_sets import xstest_prompts
 from refusalkit.datasets.public import input_rows
@@ -31,7 +32,7 @@ def synth(split):
 data = {}
 for split in ("train", "val", "test"):
     pub = [r for r in rows if r["split"] == split]
-    if split == "train" and False:
+    if split == "never":  # every row of each split is scored
         everyday = [r for r in pub if r["source"] == "benign"]
         rng.shuffle(everyday)
         pub = [r for r in pub if r["source"] != "benign"] + everyday[:2000]
@@ -119,8 +120,6 @@ def score(items):
 
 
 items = data["test"]
-from refusalkit.classifiers.constitutional import ConstitutionalClassifiers
-
 c = ConstitutionalClassifiers.load()
 v = [c.check_input(t) for t, _, _ in items]
 np.savez(
