@@ -1,36 +1,32 @@
-import json
+"""#21 experiment: the shipped cascade's verdicts on the validation rows the tuned model is
+judged on (`ft135_eval_val.py` compares them at the same budget)."""
 
 import numpy as np
+from ft135_second_stage import load_items
 
 from refusalkit.classifiers.constitutional import ConstitutionalClassifiers
-from refusalkit.datasets.public import input_rows
 
-rows = input_rows()
-pub = [r for r in rows if r["split"] == "val"]
-syn = [json.loads(l) for l in open("/work/main/data/synth-general/val.jsonl")]
-items = [(r["text"], int(r["label"] == "harmful"), r["source"]) for r in pub]
-items += [
-    (r["prompt"], int(r["label"] == "harmful"), "synth:" + r["transform_family"])
-    for r in syn
-    if r["stage"] == "input"
-]
-c = ConstitutionalClassifiers.load()
-v = [c.check_input(t) for t, _, _ in items]
+items = load_items("val")
+shipped = ConstitutionalClassifiers.load()
+verdicts = [shipped.check_input(t) for t, _, _ in items]
+y = np.array([l for _, l, _ in items])
+flag = np.array([x.flagged for x in verdicts])
+src = np.array([s for _, _, s in items])
 np.savez(
     "/tmp/ft/shipped_val.npz",
-    flag=np.array([x.flagged for x in v]),
-    score=np.array([x.score for x in v]),
-    second=np.array([x.second_stage for x in v]),
-    y=np.array([l for _, l, _ in items]),
-    src=np.array([s for _, _, s in items]),
+    flag=flag,
+    score=np.array([x.score for x in verdicts]),
+    second=np.array([x.second_stage for x in verdicts]),
+    y=y,
+    src=src,
 )
-y = np.array([l for _, l, _ in items])
-f = np.array([x.flagged for x in v])
-src = np.array([s for _, _, s in items])
-print("n", len(y), "recall", f[y == 1].mean(), "everyday flagged", f[src == "benign"].mean())
-look = (
-    np.isin(src, ["or_bench_hard", "cvalues_zh"]) | np.char.startswith(src.astype(str), "synth:")
-) & (y == 0)
+look = (np.isin(src, ["or_bench_hard", "cvalues_zh"]) | np.char.startswith(src, "synth:")) & (
+    y == 0
+)
+print("n", len(y), "recall", flag[y == 1].mean(), "everyday flagged", flag[src == "benign"].mean())
 print(
-    "lookalike flagged", f[look].mean(), "second-stage share", np.mean([x.second_stage for x in v])
+    "lookalike flagged",
+    flag[look].mean(),
+    "second-stage share",
+    np.mean([x.second_stage for x in verdicts]),
 )
