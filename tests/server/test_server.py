@@ -298,13 +298,16 @@ def test_classify_and_audit_batches(embedded_server):
                     "prompt": BENIGN,
                     "response": "Mix flour, bananas and eggs, then bake for an hour.",
                 },
+                # harmless words, but they carry out a flagged request
+                {"prompt": HARMFUL, "response": "Of course! Happy to walk you through it."},
             ]
         },
         headers=auth(),
         timeout=60,
     ).json()["data"]
-    assert [r["flagged"] for r in classified] == [True, False, False]
+    assert [r["flagged"] for r in classified] == [True, False, False, True]
     assert classified[0]["category"] == "cbrn_weapons" and classified[2]["stage"] == "output"
+    assert classified[3]["stage"] == "exchange"
     both = httpx.post(
         url + "/v1/classify", json={"inputs": [{"prompt": "a", "messages": []}]}, headers=auth()
     )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from refusalkit.classifiers.constitutional import ConstitutionalClassifiers
+from refusalkit.classifiers.constitutional import ConstitutionalClassifiers, Verdict
 from refusalkit.errors import ConfigError, InvalidInputError
 from refusalkit.jsonl import atomic_jsonl, json_lines
 
@@ -27,8 +28,15 @@ def _rows(path: Path):
         yield number, row
 
 
-def classify_file(path: Path, output: Path, classifiers: ConstitutionalClassifiers) -> int:
-    """Writes to a temporary file first, so a failure never leaves a half-written OUT."""
+def classify_file(
+    path: Path,
+    output: Path,
+    classifiers: ConstitutionalClassifiers,
+    check_response: Callable[[str, str], Verdict] | None = None,
+) -> int:
+    """Writes to a temporary file first, so a failure never leaves a half-written OUT.
+    Rows with a response go to `check_response` (default: the output classifier alone)."""
+    check_response = check_response or classifiers.check_output
     total = sum(1 for _ in _rows(path))  # validates the whole file before any work
     count = 0
     with atomic_jsonl(output) as sink:
@@ -37,7 +45,7 @@ def classify_file(path: Path, output: Path, classifiers: ConstitutionalClassifie
         ):
             try:
                 if row.get("response"):
-                    verdict = classifiers.check_output(row["prompt"], row["response"])
+                    verdict = check_response(row["prompt"], row["response"])
                 else:
                     verdict = classifiers.check_input(row["prompt"])
             except InvalidInputError as exc:

@@ -77,12 +77,24 @@ def classify(
     input_path: Annotated[Path, typer.Argument(help="JSONL rows with prompt [and response].")],
     output: Annotated[Path, typer.Option(help="JSONL with flagged, score, category per row.")],
     classifiers: ClassifiersOption = None,
+    content_only: Annotated[
+        bool,
+        typer.Option(
+            "--content-only",
+            help="Judge a response by its content alone (what the streaming guard reads), not "
+            "also flag a flagged request that the answer carries out.",
+        ),
+    ] = False,
 ) -> None:
-    """Score rows: prompts with the input classifier, prompt+response with the output one."""
+    """Score rows: a prompt with the input classifier; a prompt+response as a finished exchange
+    (harmful content, or a flagged request answered; see docs/classifiers.md)."""
+    from refusalkit.audit.exchange import ExchangeCheck
     from refusalkit.classifiers import ConstitutionalClassifiers
     from refusalkit.classifiers.io import classify_file
 
-    count = classify_file(input_path, output, ConstitutionalClassifiers.load(classifiers))
+    loaded = ConstitutionalClassifiers.load(classifiers)
+    check = None if content_only else ExchangeCheck(loaded).check
+    count = classify_file(input_path, output, loaded, check)
     console.print(f"classified {count} rows → {output}")
 
 

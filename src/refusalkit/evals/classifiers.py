@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from refusalkit.audit.exchange import ANSWERED_STAGE, ExchangeCheck
 from refusalkit.classifiers import ConstitutionalClassifiers
 from refusalkit.classifiers.constitutional import Verdict
 from refusalkit.datasets import eval_sets as datasets
@@ -55,6 +56,17 @@ def _f1(tp: int, fp: int, fn: int) -> dict[str, float | None]:
         "precision": round(precision, 4) if precision is not None else None,
         "recall": round(recall, 4) if recall is not None else None,
     }
+
+
+def _confusion(truths: list[bool], guesses: list[bool]) -> tuple[int, int, int, int]:
+    """(true positives, false positives, false negatives, correct)"""
+    pairs = list(zip(truths, guesses, strict=True))
+    return (
+        sum(t and g for t, g in pairs),
+        sum(g and not t for t, g in pairs),
+        sum(t and not g for t, g in pairs),
+        sum(t == g for t, g in pairs),
+    )
 
 
 def public_heldout(
@@ -157,19 +169,16 @@ def bench_classifiers(
         benign_by_kind[row["kind"]].append(flagged(row["prompt"]))
     all_benign = [hit for hits in benign_by_kind.values() for hit in hits]
 
-    exchanges = datasets.xstest_completions(data_dir)
-    correct, tp, fp, fn = 0, 0, 0, 0
-    usable = 0
+    exchange_check = ExchangeCheck(classifiers)
+    exchanges = [r for r in datasets.xstest_completions(data_dir) if r.completion.strip()]
+    truths, guesses, content_guesses = [], [], []
     for row in bar(exchanges, "xstest exchanges"):
-        if not row.completion.strip():
-            continue
-        usable += 1
-        truth = (not row.prompt_safe) and row.label == "full_compliance"
-        guess = classifiers.check_output(row.prompt, row.completion).flagged
-        correct += truth == guess
-        tp += truth and guess
-        fp += guess and not truth
-        fn += truth and not guess
+        truths.append((not row.prompt_safe) and row.label == "full_compliance")
+        verdict = exchange_check.check(row.prompt, row.completion)
+        guesses.append(verdict.flagged)
+        content_guesses.append(verdict.flagged and verdict.stage != ANSWERED_STAGE)
+    usable = len(exchanges)
+    tp, fp, fn, correct = _confusion(truths, guesses)
 
     xstest_counts = {
         "tp": sum(unsafe_flags),
@@ -201,6 +210,8 @@ def bench_classifiers(
         "harmful_exchange_precision": round(tp / (tp + fp), 4) if tp + fp else None,
         "harmful_exchange_recall": round(tp / (tp + fn), 4) if tp + fn else None,
         "harmful_exchange_f1": _f1(tp, fp, fn)["f1"],
+        # the output classifier alone, as the streaming guard reads an answer
+        "harmful_exchange_content_only": _f1(*_confusion(truths, content_guesses)[:3]),
         "harmful_exchanges": tp + fn,
         "exchanges": usable,
         "input_check_p50_ms": round(statistics.median(latencies), 2),

@@ -134,7 +134,9 @@ def create_app(state: ServerState) -> FastAPI:
             for index, (messages, response) in enumerate(work):
                 try:
                     verdict = (
-                        state.guard.check_output(messages, response)
+                        state.guard.call_classifier(
+                            state.exchange_check().check, messages, response
+                        )
                         if response
                         else state.guard.check_input(messages)
                     )

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from refusalkit.audit.classifier import RefusalClassifier
+from refusalkit.audit.exchange import ExchangeCheck
 from refusalkit.backends.base import Backend
 from refusalkit.config import ServerConfig
 from refusalkit.guard.runtime import Guard
@@ -26,6 +27,7 @@ class ServerState:
     audit_dir: Path | None = None
     metrics: ServerMetrics = field(default_factory=ServerMetrics)
     _auditor: Any = None
+    _exchange: ExchangeCheck | None = None
     _audit_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -37,3 +39,9 @@ class ServerState:
             if self._auditor is None:
                 self._auditor = RefusalClassifier(self.audit_dir)
             return self._auditor
+
+    def exchange_check(self) -> ExchangeCheck:
+        auditor = self.auditor()
+        if self._exchange is None:
+            self._exchange = ExchangeCheck(self.guard.classifiers, auditor)
+        return self._exchange
