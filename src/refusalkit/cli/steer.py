@@ -166,13 +166,11 @@ def train(
     public: Annotated[
         bool,
         typer.Option(help="Add public rows (data/public): harmful requests, everyday prompts."),
-    ] = False,
+    ] = True,
     bf16: Annotated[
         bool,
-        typer.Option(
-            "--bf16", help="bf16 autocast: ~2x faster on CPUs with avx512_bf16; other numbers."
-        ),
-    ] = False,
+        typer.Option(help="bf16 autocast: ~2x faster on CPUs with avx512_bf16; other numbers."),
+    ] = True,
 ) -> None:
     """Fine-tune SmolLM2 (LoRA + new token embeddings) to emit a decision token first."""
     from refusalkit.steer.data import SteerExample, build_examples

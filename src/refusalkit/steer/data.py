@@ -194,9 +194,10 @@ def base_model_answers(
 
 
 # How many public rows of each source join the training mix (drawn with the seed from the
-# train split): enough to teach other people's phrasing within the ~45 min training budget.
-PUBLIC_REFUSE_CAP = {"aart": 300, "multijail": 100, "do_not_answer": 250}
-PUBLIC_RESPOND_CAP = {"benign": 350, "or_bench_hard": 300, "cvalues_zh": 30}
+# train split). Weighted toward should-answer rows: with fewer of them a model refused 27% of
+# held-out everyday prompts (docs/results/steer.md, 2026-11-30).
+PUBLIC_REFUSE_CAP = {"aart": 150, "multijail": 50, "do_not_answer": 250}
+PUBLIC_RESPOND_CAP = {"benign": 800, "or_bench_hard": 800, "cvalues_zh": 60}
 
 
 def dna_question_tokens() -> dict[str, str]:
@@ -252,7 +253,7 @@ def build_examples(
     seed: int = 0,
     max_answer_chars: int = 400,
     progress: bool = True,
-    public: bool = False,
+    public: bool = True,
 ) -> list[SteerExample]:
     rng = random.Random(seed)
     audit_seeds = load_refusal_seeds()
