@@ -5,14 +5,14 @@ split (1 epoch, seed 0, at most 8,000 composed rows). Scores the public val spli
 then, read once, XSTest's 2,250 completions. Run: `mpnet_audit.py MODEL_DIR`."""
 
 import math
-import random
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from mpnet_second_stage import LORA_MODULES
+from ft135_second_stage import batches, rng
+from mpnet_second_stage import LORA_MODULES, Clf, encode
 from peft import LoraConfig, get_peft_model
 from transformers import AutoModel, AutoTokenizer
 
@@ -24,41 +24,12 @@ from refusalkit.datasets.public import answer_rows
 
 LEVELS = ["compliance", "partial_refusal", "full_refusal"]
 MAXLEN, BATCH = 128, 16
-rng = random.Random(0)
-
-
-class Clf(torch.nn.Module):
-    def __init__(self, base):
-        super().__init__()
-        self.base = base
-        self.head = torch.nn.Linear(768, len(LEVELS))
-
-    def forward(self, ids, mask):
-        h = self.base(input_ids=ids, attention_mask=mask).last_hidden_state
-        m = mask.unsqueeze(-1).float()
-        return self.head((h * m).sum(1) / m.sum(1))
-
-
-def batches(tok, texts, bs, shuffle):
-    enc = [tok(t, truncation=True, max_length=MAXLEN)["input_ids"] for t in texts]
-    order = sorted(range(len(enc)), key=lambda i: (len(enc[i]), rng.random()))
-    groups = [order[i : i + bs] for i in range(0, len(order), bs)]
-    if shuffle:
-        rng.shuffle(groups)
-    for idx in groups:
-        w = max(len(enc[i]) for i in idx)
-        ids = torch.full((len(idx), w), tok.pad_token_id)
-        mask = torch.zeros((len(idx), w), dtype=torch.long)
-        for r, i in enumerate(idx):
-            ids[r, : len(enc[i])] = torch.tensor(enc[i])
-            mask[r, : len(enc[i])] = 1
-        yield idx, ids, mask
 
 
 def predict(tok, model, texts):
     out = np.zeros(len(texts), dtype=int)
     with torch.no_grad():
-        for idx, ids, mask in batches(tok, texts, 32, False):
+        for idx, ids, mask in batches(tok, encode(tok, texts, MAXLEN), 32, False):
             out[idx] = model(ids, mask).argmax(-1).numpy()
     return [LEVELS[k] for k in out]
 
@@ -83,7 +54,7 @@ def main(model_dir):
         AutoModel.from_pretrained(model_dir),
         LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules=LORA_MODULES),
     )
-    model = Clf(base)
+    model = Clf(base, len(LEVELS))
     counts = torch.bincount(y, minlength=len(LEVELS)).float()
     lossf = torch.nn.CrossEntropyLoss(weight=counts.sum() / (len(LEVELS) * counts))
     opt = torch.optim.AdamW(
@@ -98,7 +69,7 @@ def main(model_dir):
     )
     model.train()
     started = time.time()
-    for step, (idx, ids, mask) in enumerate(batches(tok, texts, BATCH, True)):
+    for step, (idx, ids, mask) in enumerate(batches(tok, encode(tok, texts, MAXLEN), BATCH, True)):
         loss = lossf(model(ids, mask), y[idx])
         loss.backward()
         opt.step()

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 import torch
-from ft135_second_stage import load_items, rng, xstest_items
+from ft135_second_stage import batches, load_items, xstest_items
 from peft import LoraConfig, get_peft_model
 from transformers import AutoModel, AutoTokenizer
 
@@ -21,10 +21,10 @@ LORA_MODULES = ["q", "k", "v", "o", "intermediate.dense", "output.dense"]
 
 
 class Clf(torch.nn.Module):
-    def __init__(self, base):
+    def __init__(self, base, outputs=1):
         super().__init__()
         self.base = base
-        self.head = torch.nn.Linear(base.config.hidden_size, 1)
+        self.head = torch.nn.Linear(base.config.hidden_size, outputs)
 
     def forward(self, ids, mask):
         h = self.base(input_ids=ids, attention_mask=mask).last_hidden_state
@@ -32,23 +32,8 @@ class Clf(torch.nn.Module):
         return self.head((h * m).sum(1) / m.sum(1)).squeeze(-1)
 
 
-def encode(tok, texts):
-    return [tok(t, truncation=True, max_length=MAXLEN)["input_ids"] for t in texts]
-
-
-def batches(tok, enc, bs, shuffle):
-    order = sorted(range(len(enc)), key=lambda i: (len(enc[i]), rng.random()))
-    groups = [order[i : i + bs] for i in range(0, len(order), bs)]
-    if shuffle:
-        rng.shuffle(groups)
-    for idx in groups:
-        w = max(len(enc[i]) for i in idx)
-        ids = torch.full((len(idx), w), tok.pad_token_id)
-        mask = torch.zeros((len(idx), w), dtype=torch.long)
-        for r, i in enumerate(idx):
-            ids[r, : len(enc[i])] = torch.tensor(enc[i])
-            mask[r, : len(enc[i])] = 1
-        yield idx, ids, mask
+def encode(tok, texts, maxlen=MAXLEN):
+    return [tok(t, truncation=True, max_length=maxlen)["input_ids"] for t in texts]
 
 
 def score(tok, model, items):
