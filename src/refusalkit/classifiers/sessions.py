@@ -19,7 +19,7 @@ import numpy as np
 Feed = dict[str, np.ndarray]
 
 
-def _session(path: Path, threads: int) -> Any:
+def onnx_session(path: Path, threads: int) -> Any:
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -35,7 +35,7 @@ class EncoderSessions:
     def __init__(self, path: Path, threads: int | None = None) -> None:
         self.path = path
         self.threads = threads or os.cpu_count() or 1
-        self.session = _session(path, self.threads)
+        self.session = onnx_session(path, self.threads)
         self.side_by_side = True  # False: the one-after-another baseline `bench` compares with
         self._single_threaded: Any = None
         self._pool: ThreadPoolExecutor | None = None
@@ -54,7 +54,7 @@ class EncoderSessions:
             return [self.run(feed) for feed in feeds]
         if self._pool is None or self._pool_pid != os.getpid():  # a forked child has no threads
             self._pool_pid = os.getpid()
-            self._single_threaded = _session(self.path, 1)
+            self._single_threaded = onnx_session(self.path, 1)
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="encoder")
         single = self._single_threaded
         return list(self._pool.map(lambda feed: single.run(None, feed)[0], feeds))

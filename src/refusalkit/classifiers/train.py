@@ -33,7 +33,7 @@ from refusalkit.datasets import public as public_data
 from refusalkit.errors import ConfigError
 from refusalkit.jsonl import read_rows
 
-__all__ = ["TrainOptions", "train"]
+__all__ = ["TrainOptions", "retrain_second_stage", "train"]
 
 INPUT_WINDOW = WindowSpec(size=128, stride=96)
 OUTPUT_WINDOW = WindowSpec(size=64, stride=16)
@@ -364,20 +364,63 @@ def train(options: TrainOptions) -> dict[str, Any]:
         Thresholds(in_threshold),
         Thresholds(threshold_at_fpr(out_scores, options.target_fpr)),
     )
-    second_stage_report = None
-    if public:
-        usable = [
-            r for r in train_in if r["transform_family"] not in SKIP_FAMILIES_IN_INPUT_TRAINING
-        ]
-        val_in = [r for r in val_rows if r["stage"] == "input"]
-        targets = CascadeTargets(options.everyday_fpr, options.lookalike_fpr)
-        second, second_stage_report = train_second_stage(
-            classifiers, usable, val_in, targets, options.seed, options.progress
-        )
-        classifiers.second_stage = second
-        second.save(options.out)
+    second_stage_report = (
+        _train_second_stage(classifiers, train_in, val_rows, options) if public else None
+    )
     artifacts.save(options.out, constitution_path)
+    counts = Counter(r["stage"] for r in train_rows)
+    return _report(
+        classifiers, val_rows, test_rows, public, second_stage_report, counts, options, started
+    )
 
+
+def _train_second_stage(
+    classifiers: ConstitutionalClassifiers,
+    train_in: Sequence[dict],
+    val_rows: Sequence[dict],
+    options: TrainOptions,
+) -> dict[str, Any]:
+    usable = [r for r in train_in if r["transform_family"] not in SKIP_FAMILIES_IN_INPUT_TRAINING]
+    val_in = [r for r in val_rows if r["stage"] == "input"]
+    targets = CascadeTargets(options.everyday_fpr, options.lookalike_fpr)
+    second, report = train_second_stage(
+        classifiers, usable, val_in, targets, options.out, options.seed, options.progress
+    )
+    classifiers.second_stage = second
+    second.save(options.out)
+    return report
+
+
+def retrain_second_stage(options: TrainOptions) -> dict[str, Any]:
+    """Train only the second stage of the classifiers in `options.out` (first stage and
+    output classifier kept), on the same rows `train` would give it; metrics and card redone."""
+    started = time.perf_counter()
+    classifiers = ConstitutionalClassifiers.load(options.out)
+    constitution = classifiers.artifacts.constitution
+    known = {c.id for c in constitution.categories} | {"harmless"}
+    public = public_rows(options, classifiers.encoder, constitution, known)
+    if not public:
+        raise ConfigError("the second stage trains on the public rows; drop --no-public")
+    train_rows = read_split(options.data, "train") + [r for r in public if r["split"] == "train"]
+    val_rows = read_split(options.data, "val") + [r for r in public if r["split"] == "val"]
+    test_rows = read_split(options.data, "test")
+    train_in = [r for r in train_rows if r["stage"] == "input"]
+    report = _train_second_stage(classifiers, train_in, val_rows, options)
+    counts = Counter(r["stage"] for r in train_rows)
+    return _report(classifiers, val_rows, test_rows, public, report, counts, options, started)
+
+
+def _report(
+    classifiers: ConstitutionalClassifiers,
+    val_rows: Sequence[dict],
+    test_rows: Sequence[dict],
+    public: Sequence[dict],
+    second_stage_report: dict[str, Any] | None,
+    counts: Counter,
+    options: TrainOptions,
+    started: float,
+) -> dict[str, Any]:
+    calibration = classifiers.artifacts.calibration
     metrics = {
         "val": evaluate(classifiers, val_rows, options.progress, "val"),
         "test": evaluate(classifiers, test_rows, options.progress, "test"),
@@ -387,15 +430,15 @@ def train(options: TrainOptions) -> dict[str, Any]:
             options.progress,
             "public test",
         ),
-        "train_rows": {"input": len(train_in), "output": len(train_out)},
-        "calibration_pool": {"input": len(benign_in), "output": len(benign_out)},
-        "thresholds": {
-            "input": artifacts.calibration.input.default,
-            "output": artifacts.calibration.output.default,
+        "train_rows": {"input": counts["input"], "output": counts["output"]},
+        "calibration_pool": {
+            stage: sum(r["stage"] == stage and r["label"] == "harmless" for r in val_rows)
+            for stage in ("input", "output")
         },
+        "thresholds": {"input": calibration.input.default, "output": calibration.output.default},
         "second_stage": second_stage_report,
         "elapsed_s": round(time.perf_counter() - started, 1),
     }
     (options.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    write_card(options.out, meta, metrics, options, Counter(r["stage"] for r in train_rows))
+    write_card(options.out, classifiers.artifacts.meta, metrics, options, counts)
     return metrics

@@ -44,9 +44,16 @@ def train_command(
             help="Add the public human-written rows in data/public (general constitution)."
         ),
     ] = True,
+    second_stage_only: Annotated[
+        bool,
+        typer.Option(
+            "--second-stage-only",
+            help="Retrain only the input classifier's second stage of the classifiers in OUT.",
+        ),
+    ] = False,
 ) -> None:
     """Train the input and streaming output classifiers for a constitution."""
-    from refusalkit.classifiers.train import TrainOptions, train
+    from refusalkit.classifiers.train import TrainOptions, retrain_second_stage, train
     from refusalkit.datasets.public import default_public_dir
     from refusalkit.synth import SynthOptions, synthesize
 
@@ -63,7 +70,7 @@ def train_command(
         tune_epochs=epochs,
         public=default_public_dir() if public else None,
     )
-    metrics = train(options)
+    metrics = retrain_second_stage(options) if second_stage_only else train(options)
     test = metrics["test"]
     console.print(
         f"wrote {out}: input recall {test['input']['recall']}, FPR {test['input']['fpr']}; "
