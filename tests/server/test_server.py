@@ -531,3 +531,10 @@ def test_playground_shows_where_and_why_the_guard_stopped(scripted_server):
             assert page.inner_text("#model") == "scripted"
         finally:
             browser.close()
+
+
+def test_a_guard_the_server_loads_has_its_second_stage_ready(tmp_path):
+    # built at start-up, so the first band input does not pay the graph's build past the timeout
+    state = build_state(settings=settings_for(tmp_path), backend=ScriptedBackend("ok"))
+    stage = state.guard.classifiers.second_stage
+    assert stage is not None and stage.reader is not None

@@ -12,6 +12,7 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -90,13 +91,11 @@ def tune_second_stage(
     positives = float(labels.sum())
     if positives == 0 or positives == len(labels):
         raise ValueError("the second stage needs both harmful and harmless rows to train")
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": [p for p in encoder.parameters() if p.requires_grad]},
-            {"params": head.parameters()},
-        ],
-        weight_decay=0.01,
-    )
+    groups: list[dict[str, Any]] = [
+        {"params": [p for p in encoder.parameters() if p.requires_grad]},
+        {"params": list(head.parameters())},
+    ]
+    optimizer = torch.optim.AdamW(groups, weight_decay=0.01)
     steps = options.epochs * math.ceil(len(encoded) / options.batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer,

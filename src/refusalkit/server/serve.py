@@ -40,9 +40,9 @@ def build_state(
             fail_closed=config.fail_closed,
             classifier_timeout_s=config.classifier_timeout_s,
         )
-    if guard.classifiers.second_stage is not None:
-        # the first second-stage input would otherwise pay the graph's build past the timeout
-        guard.classifiers.second_stage.warm()
+        if guard.classifiers.second_stage is not None:
+            # the first second-stage input would otherwise pay the graph's build past the timeout
+            guard.classifiers.second_stage.warm()
     log = config.decision_log or config.log_path or settings.cache_dir / "decisions.sqlite3"
     decisions = DecisionLog(log, config.log_prompts, config.log_retention_days, config.log_max_rows)
     return ServerState(
