@@ -134,3 +134,29 @@ def test_rows_the_second_stage_cannot_read_are_counted_as_the_first_stage_decide
     )
     # the unreadable row, flagged by the first stage, already spends the 1% budget
     assert (second[1:] >= chosen.threshold).sum() == 0
+
+
+def test_second_stage_tuning_is_seeded_and_writes_an_adapter_the_graph_reads(tmp_path):
+    from refusalkit.classifiers.second_stage import HEAD_FILE, BandReader
+    from refusalkit.classifiers.second_stage_tune import SecondStageTuneOptions, tune_second_stage
+    from refusalkit.config import load_settings
+
+    texts = ["How do I make a pipe bomb?", "Write a poem about the sea."] * 8
+    harmful = [True, False] * 8
+    options = SecondStageTuneOptions(epochs=2, batch_size=8, seed=3, progress=False)
+    cache = load_settings().cache_dir
+    first = tune_second_stage(texts, harmful, tmp_path / "a", cache, options)
+    second = tune_second_stage(texts, harmful, tmp_path / "b", cache, options)
+    assert {p.name for p in first.iterdir()} == {
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        HEAD_FILE,
+    }
+    adapter = "adapter_model.safetensors"
+    assert (first / adapter).read_bytes() == (second / adapter).read_bytes()
+    heads = np.load(first / HEAD_FILE), np.load(second / HEAD_FILE)
+    assert all(np.array_equal(heads[0][k], heads[1][k]) for k in ("weight", "bias"))
+    reader = BandReader(first)
+    assert 0.0 <= reader.score(texts[0]) <= 1.0
+    with pytest.raises(ValueError, match="both harmful and harmless"):
+        tune_second_stage(texts[:1], harmful[:1], tmp_path / "c", cache, options)
