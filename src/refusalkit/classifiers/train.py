@@ -407,7 +407,17 @@ def retrain_second_stage(options: TrainOptions) -> dict[str, Any]:
     train_in = [r for r in train_rows if r["stage"] == "input"]
     report = _train_second_stage(classifiers, train_in, val_rows, options)
     counts = Counter(r["stage"] for r in train_rows)
-    return _report(classifiers, val_rows, test_rows, public, report, counts, options, started)
+    return _report(
+        classifiers,
+        val_rows,
+        test_rows,
+        public,
+        report,
+        counts,
+        options,
+        started,
+        trained="second stage only (--second-stage-only); elapsed_s counts that run",
+    )
 
 
 def _report(
@@ -419,9 +429,11 @@ def _report(
     counts: Counter,
     options: TrainOptions,
     started: float,
+    trained: str = "everything",
 ) -> dict[str, Any]:
     calibration = classifiers.artifacts.calibration
     metrics = {
+        "trained": trained,
         "val": evaluate(classifiers, val_rows, options.progress, "val"),
         "test": evaluate(classifiers, test_rows, options.progress, "test"),
         "public_test": evaluate(
