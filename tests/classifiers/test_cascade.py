@@ -94,14 +94,20 @@ def test_check_input_routes_only_band_scores_to_the_second_stage(tmp_path):
     assert not outside.second_stage and outside.score == pytest.approx(first)
 
 
-def test_second_stage_training_rows_keep_every_row_but_a_sample_of_everyday_prompts():
+def test_second_stage_training_rows_keep_every_row_but_a_sample_of_english_everyday_prompts():
     from refusalkit.classifiers.cascade import MAX_SECOND_STAGE_EVERYDAY
 
-    rows = [{"source": "benign", "n": i} for i in range(MAX_SECOND_STAGE_EVERYDAY + 50)]
-    rows += [{"source": "aart", "n": i} for i in range(30)]
+    rows = [
+        {"source": "benign", "lang": "en", "n": i} for i in range(MAX_SECOND_STAGE_EVERYDAY + 50)
+    ]
+    rows += [{"source": "benign", "lang": "sw", "n": i} for i in range(20)]
+    rows += [{"source": "aart", "lang": "en", "n": i} for i in range(30)]
     kept = second_stage_rows(rows, seed=0)
     assert sum(r["source"] == "aart" for r in kept) == 30
-    assert sum(r["source"] == "benign" for r in kept) == MAX_SECOND_STAGE_EVERYDAY
+    assert sum(r["lang"] == "sw" for r in kept) == 20  # non-English everyday rows all stay
+    assert sum(r["source"] == "benign" and r["lang"] == "en" for r in kept) == (
+        MAX_SECOND_STAGE_EVERYDAY
+    )
     assert [r["n"] for r in kept] == [r["n"] for r in second_stage_rows(rows, seed=0)]
 
 

@@ -87,18 +87,23 @@ def choose_band(
     return Band(low=low, high=high, threshold=threshold)
 
 
-# Everyday prompts are most of the public input rows; a sample of them is enough to teach
-# the second stage what ordinary traffic looks like (measured with this cap: docs/classifiers.md).
+# English everyday prompts are most of the public input rows; a sample of them is enough to
+# teach the second stage what ordinary traffic looks like. Non-English everyday prompts are few
+# and all kept: sampled away, the stage learned that Swahili or Thai meant harmful (MultiJail's
+# harmful translations outnumbered them 30 to 1; docs/classifiers.md).
 MAX_SECOND_STAGE_EVERYDAY = 2000
 
 
 def second_stage_rows(rows: Sequence[dict], seed: int) -> list[dict]:
-    everyday = [r for r in rows if r["source"] == "benign"]
+    def sampled(row: dict) -> bool:
+        return row["source"] == "benign" and row.get("lang", "en") == "en"
+
+    everyday = [r for r in rows if sampled(r)]
     keep = {
         id(r)
         for r in random.Random(seed).sample(everyday, min(len(everyday), MAX_SECOND_STAGE_EVERYDAY))
     }
-    return [r for r in rows if r["source"] != "benign" or id(r) in keep]
+    return [r for r in rows if not sampled(r) or id(r) in keep]
 
 
 def train_second_stage(
