@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from refusalkit.classifiers.encoder import (
     prompt_window,
     stream_windows,
 )
+from refusalkit.classifiers.evaluate import evaluate
 from refusalkit.classifiers.heads import balanced_weights, fit_softmax, fit_streaming
 from refusalkit.classifiers.options import TrainOptions
 from refusalkit.classifiers.tune import TuneExample, TuneOptions, tune_encoder
@@ -229,48 +230,6 @@ def threshold_at_fpr(benign_scores: Sequence[float], target_fpr: float) -> float
     if allowed >= len(scores):
         return 0.0
     return float(np.nextafter(scores[allowed], 1.0))
-
-
-def evaluate(
-    classifiers: ConstitutionalClassifiers, rows: Sequence[dict], progress: bool, desc: str
-) -> dict[str, Any]:
-    """Recall, false-positive rate and per-family/per-category recall at the saved thresholds."""
-    flagged: list[tuple[dict, bool]] = []
-    for row in tqdm(rows, desc=f"evaluating {desc}", unit="row", disable=not progress):
-        if row["stage"] == "input":
-            verdict = classifiers.check_input(row["text"])
-        else:
-            verdict = classifiers.check_output(row["prompt"], row["response"])
-        flagged.append((row, verdict.flagged))
-    return summarise(flagged)
-
-
-def summarise(flagged: Sequence[tuple[dict, bool]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for stage in ("input", "output"):
-        harmful = [f for r, f in flagged if r["stage"] == stage and r["label"] == "harmful"]
-        harmless = [f for r, f in flagged if r["stage"] == stage and r["label"] == "harmless"]
-        by_family: dict[str, list[bool]] = defaultdict(list)
-        by_category: dict[str, list[bool]] = defaultdict(list)
-        for row, hit in flagged:
-            if row["stage"] == stage and row["label"] == "harmful":
-                by_family[row["transform_family"]].append(hit)
-                by_category[row["category"]].append(hit)
-        correct = sum(harmful) + sum(not f for f in harmless)
-        result[stage] = {
-            "harmful": len(harmful),
-            "harmless": len(harmless),
-            "recall": round(float(np.mean(harmful)), 4) if harmful else None,
-            "fpr": round(float(np.mean(harmless)), 4) if harmless else None,
-            "accuracy": round(correct / (len(harmful) + len(harmless)), 4) if flagged else None,
-            "recall_by_family": {
-                k: round(float(np.mean(v)), 3) for k, v in sorted(by_family.items())
-            },
-            "recall_by_category": {
-                k: round(float(np.mean(v)), 3) for k, v in sorted(by_category.items())
-            },
-        }
-    return result
 
 
 def train(options: TrainOptions) -> dict[str, Any]:
