@@ -118,3 +118,17 @@ def test_classify_flags_a_harmful_request_carried_out_unless_content_only(tmp_pa
         verdicts[bool(mode)] = json.loads(out.read_text())
     assert verdicts[False]["flagged"] is True and verdicts[False]["stage"] == "exchange"
     assert verdicts[True]["flagged"] is False and verdicts[True]["stage"] == "output"
+
+
+def test_retraining_only_the_second_stage_needs_classifiers_and_public_rows(tmp_path):
+    import shutil
+
+    from refusalkit.classifiers.artifacts import DEFAULT_DIR
+
+    args = ["train", "--constitution", "general", "--data", "data/synth-general"]
+    missing = run(*args, "--out", str(tmp_path / "nothing"), "--second-stage-only")
+    assert_one_line_error(missing, 1, "nothing")
+    target = tmp_path / "classifiers"
+    shutil.copytree(DEFAULT_DIR, target)
+    result = run(*args, "--out", str(target), "--second-stage-only", "--no-public")
+    assert_one_line_error(result, 2, "trains on the public rows")
