@@ -53,9 +53,15 @@ class BandReader:
         )
         self.onnx_path = second_stage_onnx_path(cache, adapter, adapter / HEAD_FILE)
         self.session = onnx_session(self.onnx_path, threads)
+        self._last: tuple[str, list[int]] = ("", [])
 
     def token_ids(self, text: str) -> list[int]:
-        return self.tokenizer(text, verbose=False)["input_ids"]
+        # `reads` then `score` on the same input: tokenise it once
+        last_text, last_ids = self._last
+        if text != last_text or not last_ids:
+            last_ids = self.tokenizer(text, verbose=False)["input_ids"]
+            self._last = (text, last_ids)
+        return last_ids
 
     def reads(self, text: str) -> bool:
         return len(self.token_ids(text)) <= MAX_TOKENS
