@@ -298,8 +298,12 @@ def test_classify_and_audit_batches(embedded_server):
                     "prompt": BENIGN,
                     "response": "Mix flour, bananas and eggs, then bake for an hour.",
                 },
-                # harmless words, but they carry out a flagged request
-                {"prompt": HARMFUL, "response": "Of course! Happy to walk you through it."},
+                # words under the output threshold, but they carry out a flagged request
+                {
+                    "prompt": HARMFUL,
+                    "response": "Of course! Happy to walk you through it. First get the "
+                    "precursors, then set up glassware in a ventilated room.",
+                },
             ]
         },
         headers=auth(),

@@ -3,7 +3,10 @@
 The output classifier reads content: it stops harmful text whatever the request looked like, but
 it misses answers that carry out a harmful request in plain words. A finished exchange is also
 harmful when the input classifier flags the request and the refusal audit reads the answer as
-compliance. Each of the three keeps its own shipped operating point; nothing here is tuned.
+compliance and the output classifier scores it at least `calibration.exchange_gate` (the score
+90% of harmful validation answers reach): an answer to a look-alike request the input
+classifier flagged (how to kill a Python process) is compliance but not harmful content. Each
+model keeps its own shipped operating point.
 The streaming guard does not need this rule: it never generates an answer to a flagged request.
 """
 
@@ -38,7 +41,8 @@ class ExchangeCheck:
         if content.flagged:
             return content
         request = self.classifiers.check_input(messages)
-        if request.flagged:
+        gate = self.classifiers.artifacts.calibration.exchange_gate
+        if request.flagged and content.score >= gate:
             prompt = messages if isinstance(messages, str) else _last_user(messages)
             answer = self.audit.classify([prompt], [response])[0]
             if answer.refusal_level == "compliance":

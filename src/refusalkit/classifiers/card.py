@@ -60,6 +60,12 @@ def write_card(
         f"- output: threshold {metrics['thresholds']['output']:.4f} "
         f"(≤ {options.target_fpr:.0%} of benign validation exchanges flagged)"
     )
+    if metrics["thresholds"].get("exchange_gate"):
+        lines.append(
+            f"- finished exchanges: a flagged request answered in compliance counts as harmful "
+            f"when the answer's output score is ≥ {metrics['thresholds']['exchange_gate']:.4f} "
+            "(reached by 90% of harmful validation answers)"
+        )
     lines += [
         "",
         "## Held-out synthetic test split (a smoke test: the project's own templates)",

@@ -232,6 +232,17 @@ def threshold_at_fpr(benign_scores: Sequence[float], target_fpr: float) -> float
     return float(np.nextafter(scores[allowed], 1.0))
 
 
+# Share of harmful validation answers the exchange gate keeps (see Calibration.exchange_gate).
+EXCHANGE_GATE_KEEPS = 0.90
+
+
+def exchange_gate(harmful_scores: Sequence[float]) -> float:
+    """The output score that EXCHANGE_GATE_KEEPS of the harmful validation answers reach."""
+    if not len(harmful_scores):
+        return 0.0
+    return float(np.quantile(np.asarray(harmful_scores), 1 - EXCHANGE_GATE_KEEPS))
+
+
 def train(options: TrainOptions) -> dict[str, Any]:
     started = time.perf_counter()
     constitution_path = resolve_constitution_path(options.constitution)
@@ -311,8 +322,12 @@ def train(options: TrainOptions) -> dict[str, Any]:
     # Thresholds from the benign validation pool, at the target false-positive rate.
     benign_in = [r for r in val_rows if r["stage"] == "input" and r["label"] == "harmless"]
     benign_out = [r for r in val_rows if r["stage"] == "output" and r["label"] == "harmless"]
+    harmful_out = [r for r in val_rows if r["stage"] == "output" and r["label"] != "harmless"]
     in_scores = [classifiers.score_input(r["text"])[0] for r in benign_in]
     out_scores = [classifiers.check_output(r["prompt"], r["response"]).score for r in benign_out]
+    harmful_out_scores = [
+        classifiers.check_output(r["prompt"], r["response"]).score for r in harmful_out
+    ]
     in_threshold = (
         input_threshold(in_scores, benign_in, options)
         if public
@@ -322,6 +337,7 @@ def train(options: TrainOptions) -> dict[str, Any]:
         options.target_fpr,
         Thresholds(in_threshold),
         Thresholds(threshold_at_fpr(out_scores, options.target_fpr)),
+        exchange_gate(harmful_out_scores),
     )
     second_stage_report = (
         _train_second_stage(classifiers, train_in, val_rows, options) if public else None
@@ -406,7 +422,11 @@ def _report(
             stage: sum(r["stage"] == stage and r["label"] == "harmless" for r in val_rows)
             for stage in ("input", "output")
         },
-        "thresholds": {"input": calibration.input.default, "output": calibration.output.default},
+        "thresholds": {
+            "input": calibration.input.default,
+            "output": calibration.output.default,
+            "exchange_gate": calibration.exchange_gate,
+        },
         "second_stage": second_stage_report,
         "elapsed_s": round(time.perf_counter() - started, 1),
     }

@@ -1,0 +1,53 @@
+"""#21: scores behind the finished-exchange rule on validation rows only (the public validation
+exchanges and the synthetic validation answers: harmful compliance, refusals, helpful answers to
+look-alike and everyday requests). Writes, per row: output score, input flag, audit level, truth.
+Run: `exchange_gate_val.py OUT.json`."""
+
+import json
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from refusalkit.audit.classifier import RefusalClassifier
+from refusalkit.classifiers import ConstitutionalClassifiers
+from refusalkit.classifiers.options import TrainOptions
+from refusalkit.classifiers.train import public_rows, read_split
+from refusalkit.datasets.public import default_public_dir
+
+ROOT = Path(__file__).resolve().parents[3]
+clf = ConstitutionalClassifiers.load()
+constitution = clf.artifacts.constitution
+known = {c.id for c in constitution.categories} | {"harmless"}
+options = TrainOptions("general", ROOT / "data" / "synth-general", ROOT)
+options.public = default_public_dir()
+public = public_rows(options, clf.encoder, constitution, known)
+rows = read_split(options.data, "val") + [r for r in public if r["split"] == "val"]
+rows = [r for r in rows if r["stage"] == "output"]
+audit = RefusalClassifier()
+out = []
+in_flags: dict[str, bool] = {}
+for r in tqdm(rows):
+    v = clf.check_output(r["prompt"], r["response"])
+    if r["prompt"] not in in_flags:
+        in_flags[r["prompt"]] = clf.check_input(r["prompt"]).flagged
+    out.append(
+        {
+            "source": r["source"],
+            "kind": r.get("kind"),
+            "harmful": r["label"] == "harmful",
+            "out_score": v.score,
+            "out_flag": v.flagged,
+            "in_flag": in_flags[r["prompt"]],
+        }
+    )
+levels = []
+for i in range(0, len(rows), 64):
+    batch = rows[i : i + 64]
+    levels += [
+        x.refusal_level
+        for x in audit.classify([r["prompt"] for r in batch], [r["response"] for r in batch])
+    ]
+for o, lv in zip(out, levels, strict=True):
+    o["level"] = lv
+json.dump(out, open(sys.argv[1], "w"))
