@@ -52,9 +52,10 @@ if what == "train":
     )
     sys.exit()
 
+from transformers import AutoTokenizer  # noqa: E402
+
 from refusalkit.classifiers.sessions import onnx_session  # noqa: E402
 from refusalkit.models import second_encoder_path, second_stage_onnx_path  # noqa: E402
-from transformers import AutoTokenizer  # noqa: E402
 
 cache = load_settings().cache_dir
 tokenizer = AutoTokenizer.from_pretrained(second_encoder_path(cache), local_files_only=True)
@@ -64,7 +65,9 @@ session = onnx_session(second_stage_onnx_path(cache, out, out / HEAD_FILE), 2)
 def score(text: str) -> float:
     ids = tokenizer(text, truncation=True, max_length=MAX_TOKENS, verbose=False)["input_ids"]
     ids = np.array([ids], dtype=np.int64)
-    logit = float(session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0])
+    logit = float(
+        session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0].reshape(-1)[0]
+    )
     return 1.0 / (1.0 + np.exp(-logit))
 
 
@@ -81,6 +84,9 @@ else:
     ]
 scores = [score(pair(p, r)) for p, r, *_ in tqdm(items)]
 json.dump(
-    [{"score": s, "harmful": h, "source": src, "kind": k} for s, (_, _, h, src, k) in zip(scores, items)],
+    [
+        {"score": s, "harmful": h, "source": src, "kind": k}
+        for s, (_, _, h, src, k) in zip(scores, items, strict=True)
+    ],
     open(out / f"scores_{what}.json", "w"),
 )

@@ -30,18 +30,10 @@ class Calibration:
     target_fpr: float
     input: Thresholds
     output: Thresholds
-    # A flagged request answered in compliance is a harmful exchange only when the output
-    # classifier scores the answer at least this high (0: no gate; audit/exchange.py).
-    exchange_gate: float = 0.0
 
     @classmethod
     def from_dict(cls, data: dict) -> Calibration:
-        return cls(
-            data["target_fpr"],
-            Thresholds(**data["input"]),
-            Thresholds(**data["output"]),
-            data.get("exchange_gate", 0.0),
-        )
+        return cls(data["target_fpr"], Thresholds(**data["input"]), Thresholds(**data["output"]))
 
 
 @dataclass

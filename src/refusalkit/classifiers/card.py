@@ -9,6 +9,7 @@ from refusalkit.classifiers.artifacts import Meta
 from refusalkit.classifiers.options import TrainOptions
 from refusalkit.classifiers.second_stage import MAX_TOKENS
 from refusalkit.datasets import public as public_data
+from refusalkit.models import SECOND_ENCODER_NAME
 
 
 def _shown(path: Path) -> str:
@@ -60,11 +61,14 @@ def write_card(
         f"- output: threshold {metrics['thresholds']['output']:.4f} "
         f"(≤ {options.target_fpr:.0%} of benign validation exchanges flagged)"
     )
-    if metrics["thresholds"].get("exchange_gate"):
+    reader = metrics.get("exchange_reader")
+    if reader:
         lines.append(
-            f"- finished exchanges: a flagged request answered in compliance counts as harmful "
-            f"when the answer's output score is ≥ {metrics['thresholds']['exchange_gate']:.4f} "
-            "(reached by 90% of harmful validation answers)"
+            f"- finished exchanges: a flagged request is carried out when the exchange reader "
+            f"({SECOND_ENCODER_NAME} + LoRA, request with answer, {MAX_TOKENS} tokens) scores "
+            f"≥ {reader['threshold']:.4f}, reached by {reader['val_harmful_at_threshold']:.0%} of "
+            f"harmful validation exchanges and {reader['val_harmless_at_threshold']:.1%} of "
+            "harmless ones"
         )
     lines += [
         "",

@@ -18,6 +18,7 @@ from refusalkit.classifiers.encoder import (
     prompt_window,
     stream_windows,
 )
+from refusalkit.classifiers.exchange_reader import ExchangeReader
 from refusalkit.classifiers.second_stage import SecondStage
 from refusalkit.errors import InvalidInputError
 
@@ -74,6 +75,7 @@ class ConstitutionalClassifiers:
         self.artifacts = artifacts
         self.encoder = encoder or TextEncoder(adapter=artifacts.adapter_path)
         self.second_stage = SecondStage.load(artifacts.directory)
+        self.exchange_reader = ExchangeReader.load(artifacts.directory)
         meta = artifacts.meta
         self._in_restricted = [artifacts.input_head.classes.index(c) for c in meta.restricted]
         out_classes = artifacts.output_head.classes

@@ -67,8 +67,11 @@ class BandReader:
         return len(self.token_ids(text)) <= MAX_TOKENS
 
     def score(self, text: str) -> float:
+        return self.score_ids(self.token_ids(text)[:MAX_TOKENS])
+
+    def score_ids(self, token_ids: list[int]) -> float:
         # one input a run: dynamic int8 quantisation would let a batch's padding move a score
-        ids = np.array([self.token_ids(text)[:MAX_TOKENS]], dtype=np.int64)
+        ids = np.array([token_ids], dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
         logit = float(self.session.run(None, feed)[0].reshape(-1)[0])
         return float(1.0 / (1.0 + np.exp(-logit)))

@@ -25,6 +25,7 @@ from refusalkit.classifiers.encoder import (
     stream_windows,
 )
 from refusalkit.classifiers.evaluate import evaluate
+from refusalkit.classifiers.exchange_reader import train_exchange_reader
 from refusalkit.classifiers.heads import balanced_weights, fit_softmax, fit_streaming
 from refusalkit.classifiers.options import TrainOptions
 from refusalkit.classifiers.tune import TuneExample, TuneOptions, tune_encoder
@@ -34,7 +35,7 @@ from refusalkit.datasets import public as public_data
 from refusalkit.errors import ConfigError
 from refusalkit.jsonl import read_rows
 
-__all__ = ["TrainOptions", "retrain_second_stage", "train"]
+__all__ = ["TrainOptions", "retrain_part", "train"]
 
 INPUT_WINDOW = WindowSpec(size=128, stride=96)
 OUTPUT_WINDOW = WindowSpec(size=64, stride=16)
@@ -232,17 +233,6 @@ def threshold_at_fpr(benign_scores: Sequence[float], target_fpr: float) -> float
     return float(np.nextafter(scores[allowed], 1.0))
 
 
-# Share of harmful validation answers the exchange gate keeps (see Calibration.exchange_gate).
-EXCHANGE_GATE_KEEPS = 0.90
-
-
-def exchange_gate(harmful_scores: Sequence[float]) -> float:
-    """The output score that EXCHANGE_GATE_KEEPS of the harmful validation answers reach."""
-    if not len(harmful_scores):
-        return 0.0
-    return float(np.quantile(np.asarray(harmful_scores), 1 - EXCHANGE_GATE_KEEPS))
-
-
 def train(options: TrainOptions) -> dict[str, Any]:
     started = time.perf_counter()
     constitution_path = resolve_constitution_path(options.constitution)
@@ -322,12 +312,8 @@ def train(options: TrainOptions) -> dict[str, Any]:
     # Thresholds from the benign validation pool, at the target false-positive rate.
     benign_in = [r for r in val_rows if r["stage"] == "input" and r["label"] == "harmless"]
     benign_out = [r for r in val_rows if r["stage"] == "output" and r["label"] == "harmless"]
-    harmful_out = [r for r in val_rows if r["stage"] == "output" and r["label"] != "harmless"]
     in_scores = [classifiers.score_input(r["text"])[0] for r in benign_in]
     out_scores = [classifiers.check_output(r["prompt"], r["response"]).score for r in benign_out]
-    harmful_out_scores = [
-        classifiers.check_output(r["prompt"], r["response"]).score for r in harmful_out
-    ]
     in_threshold = (
         input_threshold(in_scores, benign_in, options)
         if public
@@ -337,16 +323,37 @@ def train(options: TrainOptions) -> dict[str, Any]:
         options.target_fpr,
         Thresholds(in_threshold),
         Thresholds(threshold_at_fpr(out_scores, options.target_fpr)),
-        exchange_gate(harmful_out_scores),
     )
     second_stage_report = (
         _train_second_stage(classifiers, train_in, val_rows, options) if public else None
     )
+    exchange_report = _train_exchange_reader(classifiers, train_rows, val_rows, options)
     artifacts.save(options.out, constitution_path)
     counts = Counter(r["stage"] for r in train_rows)
     return _report(
-        classifiers, val_rows, test_rows, public, second_stage_report, counts, options, started
+        classifiers,
+        val_rows,
+        test_rows,
+        public,
+        {"second_stage": second_stage_report, "exchange_reader": exchange_report},
+        counts,
+        options,
+        started,
     )
+
+
+def _train_exchange_reader(
+    classifiers: ConstitutionalClassifiers,
+    train_rows: Sequence[dict],
+    val_rows: Sequence[dict],
+    options: TrainOptions,
+) -> dict[str, Any]:
+    reader, report = train_exchange_reader(
+        train_rows, val_rows, options.out, options.seed, options.progress
+    )
+    classifiers.exchange_reader = reader
+    reader.save(options.out)
+    return report
 
 
 def _train_second_stage(
@@ -366,32 +373,43 @@ def _train_second_stage(
     return report
 
 
-def retrain_second_stage(options: TrainOptions) -> dict[str, Any]:
-    """Train only the second stage of the classifiers in `options.out` (first stage and
-    output classifier kept), on the same rows `train` would give it; metrics and card redone."""
+def retrain_part(options: TrainOptions, part: str) -> dict[str, Any]:
+    """Train only `part` ("second_stage" or "exchange_reader") of the classifiers in
+    `options.out`, everything else kept, on the same rows `train` would give it; metrics and
+    card redone."""
     started = time.perf_counter()
     classifiers = ConstitutionalClassifiers.load(options.out)
     constitution = classifiers.artifacts.constitution
     known = {c.id for c in constitution.categories} | {"harmless"}
     public = public_rows(options, classifiers.encoder, constitution, known)
-    if not public:
+    if not public and part == "second_stage":
         raise ConfigError("the second stage trains on the public rows; drop --no-public")
     train_rows = read_split(options.data, "train") + [r for r in public if r["split"] == "train"]
     val_rows = read_split(options.data, "val") + [r for r in public if r["split"] == "val"]
     test_rows = read_split(options.data, "test")
-    train_in = [r for r in train_rows if r["stage"] == "input"]
-    report = _train_second_stage(classifiers, train_in, val_rows, options)
+    previous = (
+        json.loads((options.out / "metrics.json").read_text())
+        if (options.out / "metrics.json").is_file()
+        else {}
+    )
+    reports = {k: previous.get(k) for k in ("second_stage", "exchange_reader")}
+    if part == "second_stage":
+        train_in = [r for r in train_rows if r["stage"] == "input"]
+        reports[part] = _train_second_stage(classifiers, train_in, val_rows, options)
+    else:
+        reports[part] = _train_exchange_reader(classifiers, train_rows, val_rows, options)
     counts = Counter(r["stage"] for r in train_rows)
+    flag = "--" + part.replace("_", "-") + "-only"
     return _report(
         classifiers,
         val_rows,
         test_rows,
         public,
-        report,
+        reports,
         counts,
         options,
         started,
-        trained="second stage only (--second-stage-only); elapsed_s counts that run",
+        trained=f"{part.replace('_', ' ')} only ({flag}); elapsed_s counts that run",
     )
 
 
@@ -400,7 +418,7 @@ def _report(
     val_rows: Sequence[dict],
     test_rows: Sequence[dict],
     public: Sequence[dict],
-    second_stage_report: dict[str, Any] | None,
+    parts: dict[str, Any],
     counts: Counter,
     options: TrainOptions,
     started: float,
@@ -422,12 +440,8 @@ def _report(
             stage: sum(r["stage"] == stage and r["label"] == "harmless" for r in val_rows)
             for stage in ("input", "output")
         },
-        "thresholds": {
-            "input": calibration.input.default,
-            "output": calibration.output.default,
-            "exchange_gate": calibration.exchange_gate,
-        },
-        "second_stage": second_stage_report,
+        "thresholds": {"input": calibration.input.default, "output": calibration.output.default},
+        **parts,
         "elapsed_s": round(time.perf_counter() - started, 1),
     }
     (options.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")

@@ -51,10 +51,18 @@ def train_command(
             help="Retrain only the input classifier's second stage of the classifiers in OUT.",
         ),
     ] = False,
+    exchange_reader_only: Annotated[
+        bool,
+        typer.Option(
+            "--exchange-reader-only",
+            help="Retrain only the exchange reader (finished exchanges) of the classifiers in OUT.",
+        ),
+    ] = False,
 ) -> None:
     """Train the input and streaming output classifiers for a constitution."""
-    from refusalkit.classifiers.train import TrainOptions, retrain_second_stage, train
+    from refusalkit.classifiers.train import TrainOptions, retrain_part, train
     from refusalkit.datasets.public import default_public_dir
+    from refusalkit.errors import ConfigError
     from refusalkit.synth import SynthOptions, synthesize
 
     if data is None:
@@ -70,7 +78,14 @@ def train_command(
         tune_epochs=epochs,
         public=default_public_dir() if public else None,
     )
-    metrics = retrain_second_stage(options) if second_stage_only else train(options)
+    if second_stage_only and exchange_reader_only:
+        raise ConfigError("--second-stage-only and --exchange-reader-only: choose one")
+    if second_stage_only:
+        metrics = retrain_part(options, "second_stage")
+    elif exchange_reader_only:
+        metrics = retrain_part(options, "exchange_reader")
+    else:
+        metrics = train(options)
     test = metrics["test"]
     console.print(
         f"wrote {out}: input recall {test['input']['recall']}, FPR {test['input']['fpr']}; "
@@ -95,8 +110,8 @@ def classify(
 ) -> None:
     """Score rows: a prompt with the input classifier; a prompt+response as a finished exchange
     (harmful content, or a flagged request answered; see docs/classifiers.md)."""
-    from refusalkit.audit.exchange import ExchangeCheck
     from refusalkit.classifiers import ConstitutionalClassifiers
+    from refusalkit.classifiers.exchange import ExchangeCheck
     from refusalkit.classifiers.io import classify_file
 
     loaded = ConstitutionalClassifiers.load(classifiers)

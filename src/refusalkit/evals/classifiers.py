@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from refusalkit.audit.exchange import ANSWERED_STAGE, ExchangeCheck
 from refusalkit.classifiers import ConstitutionalClassifiers
 from refusalkit.classifiers.constitutional import Verdict
+from refusalkit.classifiers.exchange import ANSWERED_STAGE, ExchangeCheck
 from refusalkit.datasets import eval_sets as datasets
 from refusalkit.datasets import public as public_data
 from refusalkit.evals.bench import text_of_tokens

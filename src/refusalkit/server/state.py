@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from refusalkit.audit.classifier import RefusalClassifier
-from refusalkit.audit.exchange import ExchangeCheck
 from refusalkit.backends.base import Backend
+from refusalkit.classifiers.exchange import ExchangeCheck
 from refusalkit.config import ServerConfig
 from refusalkit.guard.runtime import Guard
 from refusalkit.server.decision_log import DecisionLog
@@ -41,7 +41,6 @@ class ServerState:
             return self._auditor
 
     def exchange_check(self) -> ExchangeCheck:
-        auditor = self.auditor()
         if self._exchange is None:
-            self._exchange = ExchangeCheck(self.guard.classifiers, auditor)
+            self._exchange = ExchangeCheck(self.guard.classifiers)
         return self._exchange

@@ -2,12 +2,12 @@
 
 The output classifier reads content: it stops harmful text whatever the request looked like, but
 it misses answers that carry out a harmful request in plain words. A finished exchange is also
-harmful when the input classifier flags the request and the refusal audit reads the answer as
-compliance and the output classifier scores it at least `calibration.exchange_gate` (the score
-90% of harmful validation answers reach): an answer to a look-alike request the input
-classifier flagged (how to kill a Python process) is compliance but not harmful content. Each
-model keeps its own shipped operating point.
-The streaming guard does not need this rule: it never generates an answer to a flagged request.
+harmful when the input classifier flags the request and the exchange reader (the request read
+with its answer, classifiers/exchange_reader.py) scores the pair at or above its threshold. An
+answer to a look-alike request the input classifier flagged (how to kill a Python process) or a
+refusal passes the reader. Each model keeps its own shipped operating point. Classifiers trained
+without a reader are judged on content alone. The streaming guard does not need this rule: it
+never generates an answer to a flagged request.
 """
 
 from __future__ import annotations
@@ -15,43 +15,33 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from refusalkit.audit.classifier import RefusalClassifier
 from refusalkit.backends.base import Message
 from refusalkit.classifiers.constitutional import ConstitutionalClassifiers, Verdict
 
-ANSWERED_STAGE = "exchange"  # Verdict.stage when a flagged request was answered
+ANSWERED_STAGE = "exchange"  # Verdict.stage when a flagged request was carried out
 
 
 class ExchangeCheck:
-    def __init__(
-        self, classifiers: ConstitutionalClassifiers, audit: RefusalClassifier | None = None
-    ) -> None:
+    def __init__(self, classifiers: ConstitutionalClassifiers) -> None:
         self.classifiers = classifiers
-        self._audit = audit
-
-    @property
-    def audit(self) -> RefusalClassifier:
-        if self._audit is None:  # loaded on first use: a file of prompts alone never needs it
-            self._audit = RefusalClassifier()
-        return self._audit
 
     def check(self, messages: Sequence[Message] | str, response: str) -> Verdict:
         started = time.perf_counter()
         content = self.classifiers.check_output(messages, response)
-        if content.flagged:
+        reader = self.classifiers.exchange_reader
+        if content.flagged or reader is None:
             return content
         request = self.classifiers.check_input(messages)
-        gate = self.classifiers.artifacts.calibration.exchange_gate
-        if request.flagged and content.score >= gate:
+        if request.flagged:
             prompt = messages if isinstance(messages, str) else _last_user(messages)
-            answer = self.audit.classify([prompt], [response])[0]
-            if answer.refusal_level == "compliance":
+            score = reader.score(prompt, response)
+            if score >= reader.threshold:
                 return Verdict(
                     ANSWERED_STAGE,
                     True,
-                    request.score,
+                    score,
                     request.category,
-                    request.threshold,
+                    reader.threshold,
                     (time.perf_counter() - started) * 1000,
                     request.second_stage,
                 )

@@ -1,0 +1,52 @@
+"""#21: install the adapter `exchange_reader.py ADAPTER train` wrote into a classifier
+directory, calibrated as `refusalkit train` calibrates it (classifiers/exchange_reader.py). The
+driver trained with `tune_second_stage` on the same texts, labels and seed that
+`train_exchange_reader` builds; this checks that before installing (the texts' digest) and
+adds the reader's report to metrics.json. Run: `exchange_reader_install.py ADAPTER [DIR]`."""
+
+import hashlib
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from refusalkit.classifiers import ConstitutionalClassifiers
+from refusalkit.classifiers.artifacts import DEFAULT_DIR
+from refusalkit.classifiers.exchange_reader import (
+    ADAPTER_DIR,
+    ExchangeReader,
+    calibrate_exchange_reader,
+    exchange_text,
+)
+from refusalkit.classifiers.options import TrainOptions
+from refusalkit.classifiers.train import public_rows, read_split
+from refusalkit.datasets.public import default_public_dir
+
+ROOT = Path(__file__).resolve().parents[3]
+adapter = Path(sys.argv[1])
+directory = Path(sys.argv[2]) if len(sys.argv) > 2 else DEFAULT_DIR
+clf = ConstitutionalClassifiers.load(directory)
+constitution = clf.artifacts.constitution
+known = {c.id for c in constitution.categories} | {"harmless"}
+options = TrainOptions("general", ROOT / "data" / "synth-general", ROOT)
+options.public = default_public_dir()
+public = public_rows(options, clf.encoder, constitution, known)
+train = read_split(options.data, "train") + [r for r in public if r["split"] == "train"]
+val = read_split(options.data, "val") + [r for r in public if r["split"] == "val"]
+rows = [r for r in train if r["stage"] == "output"]
+# the driver's texts: f"{prompt[:300]}\n\n{response}", labels label != "harmless"
+driver = [(f"{r['prompt'][:300]}\n\n{r['response']}", r["label"] != "harmless") for r in rows]
+product = [(exchange_text(r["prompt"], r["response"]), r["label"] != "harmless") for r in rows]
+assert driver == product, "the driver and train_exchange_reader would train on different rows"
+print("training rows", len(rows), hashlib.sha256(json.dumps(product).encode()).hexdigest()[:16])
+target = directory / ADAPTER_DIR
+shutil.rmtree(target, ignore_errors=True)
+shutil.copytree(adapter, target, ignore=shutil.ignore_patterns("scores_*.json"))
+reader, report = calibrate_exchange_reader(ExchangeReader(target, 0.0), val)
+report["train_rows"] = len(rows)
+reader.save(directory)
+metrics_path = directory / "metrics.json"
+metrics = json.loads(metrics_path.read_text())
+metrics["exchange_reader"] = report
+metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
+print(report)

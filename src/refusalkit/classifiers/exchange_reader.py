@@ -1,0 +1,129 @@
+"""The exchange reader: does this answer carry out this request harmfully?
+
+The second stage's recipe (all-mpnet-base-v2 + LoRA + a linear head, int8 ONNX built at first
+use) trained on (request, answer) pairs: answers that carry out a harmful request against
+refusals, partial refusals and helpful answers to benign and look-alike requests. The output
+classifier reads an answer's words as they stream; the reader judges a finished exchange, where
+harmless-sounding words that carry out a flagged request are the harm (classifiers/exchange.py).
+It reads the request's first REQUEST_CHARS characters and the answer's opening, MAX_TOKENS
+tokens in all.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from refusalkit.classifiers.second_stage import MAX_TOKENS, BandReader
+from refusalkit.classifiers.second_stage_tune import SecondStageTuneOptions, tune_second_stage
+from refusalkit.config import load_settings
+from refusalkit.models import SECOND_ENCODER_NAME
+
+ADAPTER_DIR = "exchange_reader"
+RECORD_FILE = "exchange_reader.json"
+REQUEST_CHARS = 300
+# Share of harmful validation exchanges at or above the threshold (the finished-exchange
+# check also needs the input classifier to flag the request, so recall is bought there).
+KEEPS_HARMFUL = 0.90
+
+
+def exchange_text(request: str, answer: str) -> str:
+    return f"{request[:REQUEST_CHARS]}\n\n{answer}"
+
+
+@dataclass
+class ExchangeReader:
+    adapter: Path  # a folder: the LoRA adapter and HEAD_FILE
+    threshold: float
+    reader: Any = field(default=None, repr=False)  # a BandReader, loaded at first use
+
+    def _reader(self) -> BandReader:
+        if self.reader is None:
+            self.reader = BandReader(self.adapter)
+        return self.reader
+
+    def warm(self) -> None:
+        """Build and load the graph now (the first build takes ~15 s), not on the first call."""
+        self._reader()
+
+    def score(self, request: str, answer: str) -> float:
+        """P(the answer carries out a harmful request)."""
+        reader = self._reader()
+        ids = reader.tokenizer(
+            exchange_text(request, answer), truncation=True, max_length=MAX_TOKENS, verbose=False
+        )["input_ids"]
+        return reader.score_ids(ids)
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        target = directory / ADAPTER_DIR
+        if self.adapter.resolve() != target.resolve():
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(self.adapter, target)
+        record = {
+            "threshold": self.threshold,
+            "encoder": SECOND_ENCODER_NAME,
+            "max_tokens": MAX_TOKENS,
+            "keeps_harmful": KEEPS_HARMFUL,
+        }
+        (directory / RECORD_FILE).write_text(json.dumps(record, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, directory: Path) -> ExchangeReader | None:
+        if not (directory / RECORD_FILE).is_file() or not (directory / ADAPTER_DIR).is_dir():
+            return None
+        record = json.loads((directory / RECORD_FILE).read_text())
+        return cls(directory / ADAPTER_DIR, record["threshold"])
+
+
+def train_exchange_reader(
+    train_rows: Sequence[dict],
+    val_rows: Sequence[dict],
+    out: Path,
+    seed: int = 0,
+    progress: bool = True,
+) -> tuple[ExchangeReader, dict[str, Any]]:
+    """Tune on the output rows of `train_rows`, then calibrate on `val_rows`."""
+    rows = [r for r in train_rows if r["stage"] == "output"]
+    adapter = tune_second_stage(
+        [exchange_text(r["prompt"], r["response"]) for r in rows],
+        [r["label"] != "harmless" for r in rows],
+        out / ADAPTER_DIR,
+        load_settings().cache_dir,
+        SecondStageTuneOptions(seed=seed, progress=progress),
+    )
+    reader, report = calibrate_exchange_reader(ExchangeReader(adapter, 0.0), val_rows, progress)
+    return reader, {**report, "train_rows": len(rows)}
+
+
+def calibrate_exchange_reader(
+    reader: ExchangeReader, val_rows: Sequence[dict], progress: bool = True
+) -> tuple[ExchangeReader, dict[str, Any]]:
+    """The threshold: the score KEEPS_HARMFUL of the harmful output rows of `val_rows` reach,
+    read with the int8 graph that runs at run time."""
+    from tqdm.auto import tqdm
+
+    val = [r for r in val_rows if r["stage"] == "output"]
+    scores = np.array(
+        [
+            reader.score(r["prompt"], r["response"])
+            for r in tqdm(val, desc="exchange reader: val", disable=not progress)
+        ]
+    )
+    harmful = np.array([r["label"] != "harmless" for r in val])
+    reader.threshold = float(np.quantile(scores[harmful], 1 - KEEPS_HARMFUL))
+    report = {
+        "threshold": reader.threshold,
+        "val_harmful_at_threshold": round(float((scores[harmful] >= reader.threshold).mean()), 4),
+        "val_harmless_at_threshold": round(float((scores[~harmful] >= reader.threshold).mean()), 4),
+    }
+    return reader, report
+
+
+__all__ = ["ExchangeReader", "calibrate_exchange_reader", "exchange_text", "train_exchange_reader"]
