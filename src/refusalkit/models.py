@@ -240,6 +240,19 @@ def encoder_onnx_path(cache_dir: Path, adapter: Path | None = None, quantize: bo
     return target
 
 
+def normalise_adapter_config(adapter: Path, base_name: str) -> None:
+    """Rewrite peft's adapter_config.json so the same run writes the same bytes on any machine:
+    peft records the base model's local path and its module set in hash order."""
+    import json
+
+    path = adapter / "adapter_config.json"
+    saved = json.loads(path.read_text())
+    if isinstance(saved.get("target_modules"), list):
+        saved["target_modules"] = sorted(saved["target_modules"])
+    saved["base_model_name_or_path"] = base_name
+    path.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n")
+
+
 def adapter_digest(adapter: Path) -> str:
     files = sorted(p for p in adapter.iterdir() if p.is_file()) if adapter.is_dir() else []
     if not any(p.name == "adapter_config.json" for p in files):

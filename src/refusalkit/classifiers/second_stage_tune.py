@@ -7,7 +7,6 @@ one-logit head, which transformers' Trainer has no class for. Measured before it
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from collections.abc import Iterator, Sequence
@@ -18,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from refusalkit.classifiers.second_stage import HEAD_FILE, MAX_TOKENS
-from refusalkit.models import SECOND_ENCODER_NAME, second_encoder_path
+from refusalkit.models import SECOND_ENCODER_NAME, normalise_adapter_config, second_encoder_path
 
 # every attention and feed-forward projection of MPNet's layers
 LORA_MODULES = ["q", "k", "v", "o", "intermediate.dense", "output.dense"]
@@ -123,12 +122,7 @@ def tune_second_stage(
     out.mkdir(parents=True, exist_ok=True)
     encoder.save_pretrained(str(out))
     (out / "README.md").unlink(missing_ok=True)  # peft's model-card template, nothing measured
-    # peft writes its module set in hash order: sorted, the same run writes the same bytes
-    config_path = out / "adapter_config.json"
-    saved = json.loads(config_path.read_text())
-    saved["target_modules"] = sorted(saved["target_modules"])
-    saved["base_model_name_or_path"] = SECOND_ENCODER_NAME  # not this machine's cache path
-    config_path.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n")
+    normalise_adapter_config(out, SECOND_ENCODER_NAME)
     np.savez(
         out / HEAD_FILE,
         weight=head.weight.detach().numpy().reshape(-1).astype(np.float32),

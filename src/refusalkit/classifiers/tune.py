@@ -15,7 +15,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from refusalkit.classifiers.heads import balanced_weights
-from refusalkit.models import encoder_path
+from refusalkit.models import ENCODER_NAME, encoder_path, normalise_adapter_config
 
 ADAPTER_DIR = "encoder_adapter"
 LORA_TARGETS = ["query", "key", "value", "dense"]
@@ -101,6 +101,7 @@ def tune_encoder(
     target = out / ADAPTER_DIR
     model.save_pretrained(str(target))
     (target / "README.md").unlink(missing_ok=True)  # peft's generated card
+    normalise_adapter_config(target, ENCODER_NAME)
     return target
 
 

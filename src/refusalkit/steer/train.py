@@ -19,7 +19,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from refusalkit.config import load_settings
-from refusalkit.models import embedded_hf_path
+from refusalkit.models import HF_CACHE_NAME, embedded_hf_path, normalise_adapter_config
 from refusalkit.steer.data import RESPOND, STEER_CATEGORIES, SteerExample
 from refusalkit.steer.decode import SteerModel
 from refusalkit.steer.layout import ADAPTER_DIR, TOKENIZER_DIR, chat_prefix
@@ -269,6 +269,7 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
     # the token rows travel as trainable_tokens_delta; the full embedding is the base model's
     model.save_pretrained(out / ADAPTER_DIR, save_embedding_layers=False)
     (out / ADAPTER_DIR / "README.md").unlink(missing_ok=True)  # peft's generated card
+    normalise_adapter_config(out / ADAPTER_DIR, HF_CACHE_NAME)
     tokenizer.save_pretrained(out / TOKENIZER_DIR)
     digest = hashlib.sha256(
         json.dumps([e.as_dict() for e in examples], sort_keys=True).encode()
