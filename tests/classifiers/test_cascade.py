@@ -3,7 +3,12 @@
 import numpy as np
 import pytest
 
-from refusalkit.classifiers.cascade import CascadeTargets, choose_band, second_stage_rows
+from refusalkit.classifiers.cascade import (
+    MIN_SOURCE_POOL,
+    CascadeTargets,
+    choose_band,
+    second_stage_rows,
+)
 from refusalkit.classifiers.second_stage import MAX_TOKENS, Band, SecondStage
 
 
@@ -126,6 +131,26 @@ def test_recall_at_fpr_moves_only_the_second_stage_threshold():
     assert curve["0.02"] == 0.5  # one may (0.98): above 0.97
     assert curve["0.05"] == round(4 / 6, 4)  # four may (down to 0.95): above 0.94
     assert recall_at_fpr([v(1.0, True, False)] * 3, unsafe, (0.01,))["0.01"] is None
+
+
+def test_each_large_look_alike_source_keeps_its_own_budget():
+    """Pooled, a source flagged at 10% hides behind one flagged at 0%; each must stay <= 5%."""
+    n = MIN_SOURCE_POOL
+    rows = _rows(
+        [("harmful", "aart")] * n
+        + [("harmless", "template")] * n
+        + [("harmless", "or_bench_hard")] * n
+        + [("harmless", "seed")] * (n - 1)  # too small for a budget of its own
+    )
+    first = np.full(len(rows), 0.6)
+    second = np.concatenate([np.full(n, 0.99), np.linspace(0, 0.9, n), np.zeros(2 * n - 1)])
+    readable = np.ones(len(rows), dtype=bool)
+    band = choose_band(first, second, rows, readable, 0.7, CascadeTargets(0.02, 0.05, 0.97, 0.002))
+    template = second[n : 2 * n]
+    assert (template >= band.threshold).mean() <= 0.05
+    one_lower = np.nextafter(band.threshold, 0)
+    assert (template >= one_lower).mean() > 0.05  # the smallest threshold that keeps it
+    assert (second[n:] >= one_lower).mean() <= 0.05  # pooled, it would have passed
 
 
 def test_rows_the_second_stage_cannot_read_are_counted_as_the_first_stage_decides_them():

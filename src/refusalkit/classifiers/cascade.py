@@ -21,6 +21,10 @@ from refusalkit.config import load_settings
 EVERYDAY_SOURCES = {"benign", "cvalues_zh", "do_not_answer"}
 
 
+# A look-alike source this large on validation gets its own budget (smaller ones are noise).
+MIN_SOURCE_POOL = 100
+
+
 @dataclass
 class CascadeTargets:
     everyday_fpr: float = 0.02  # share of everyday validation prompts flagged, at most
@@ -65,7 +69,9 @@ def choose_band(
     targets: CascadeTargets,
 ) -> Band:
     """The band's edges from the first stage's scores; its threshold, the lowest that keeps
-    each benign pool under its target. `readable`: rows the second stage may decide."""
+    each benign pool under its target: everyday prompts, look-alikes pooled, and each look-alike
+    source with at least MIN_SOURCE_POOL rows (pooled, one source's excess hid behind another's
+    zero). `readable`: rows the second stage may decide."""
     harmful = np.array([r["label"] == "harmful" for r in rows])
     everyday = np.array([r["label"] != "harmful" and r["source"] in EVERYDAY_SOURCES for r in rows])
     lookalike = ~harmful & ~everyday
@@ -76,8 +82,14 @@ def choose_band(
     low, high = min(low, stage_one_threshold), max(high, stage_one_threshold)
     short = np.asarray(readable, dtype=bool)
     in_band = (first >= low) & (first < high) & short
+    sources = np.array([r["source"] for r in rows])
+    pools = [(everyday, targets.everyday_fpr), (lookalike, targets.lookalike_fpr)]
+    for source in sorted(set(sources[lookalike])):
+        pool = lookalike & (sources == source)
+        if pool.sum() >= MIN_SOURCE_POOL:
+            pools.append((pool, targets.lookalike_fpr))
     threshold = 0.0
-    for pool, fpr in ((everyday, targets.everyday_fpr), (lookalike, targets.lookalike_fpr)):
+    for pool, fpr in pools:
         if pool.any():
             outside = (
                 first[pool & ~in_band]
@@ -125,6 +137,18 @@ def train_second_stage(
         load_settings().cache_dir,
         SecondStageTuneOptions(seed=seed, progress=progress),
     )
+    second, report = calibrate_second_stage(classifiers, adapter, val_rows, targets, progress)
+    return second, {**report, "train_rows": len(rows)}
+
+
+def calibrate_second_stage(
+    classifiers: ConstitutionalClassifiers,
+    adapter: Path,
+    val_rows: Sequence[dict],
+    targets: CascadeTargets,
+    progress: bool = True,
+) -> tuple[SecondStage, dict[str, Any]]:
+    """The band and its threshold on `val_rows`, read with the int8 graph of `adapter`."""
     reader = BandReader(adapter)
     val_first, _ = first_stage_features(classifiers, val_rows, progress, "val")
     readable = np.array([reader.reads(r["text"]) for r in val_rows])
@@ -137,7 +161,6 @@ def train_second_stage(
     benign = np.array([r["label"] != "harmful" for r in val_rows])
     report = {
         "encoder": "all-mpnet-base-v2 + LoRA r=16, int8 ONNX",
-        "train_rows": len(rows),
         "band": [round(band.low, 4), round(band.high, 4)],
         "threshold": round(band.threshold, 4),
         "val_benign_share_in_band": round(float(in_band[benign].mean()), 4),
