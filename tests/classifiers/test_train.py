@@ -21,6 +21,9 @@ def test_train_writes_loadable_reproducible_artifacts(cbrn_data, tmp_path):
     assert np.array_equal(a.input_head.weight, b.input_head.weight)
     assert np.array_equal(a.output_head.weight, b.output_head.weight)
     assert first["thresholds"] == second["thresholds"]
+    reader = "exchange_reader/adapter_model.safetensors"
+    assert (tmp_path / "a" / reader).read_bytes() == (tmp_path / "b" / reader).read_bytes()
+    assert first["exchange_reader"] == second["exchange_reader"]
     assert a.meta.restricted == ["chemical_weapons", "biological_weapons"]
     assert a.constitution.name == "cbrn"
     for name in ("card.md", "metrics.json", "calibration.json"):

@@ -63,12 +63,15 @@ def write_card(
     )
     reader = metrics.get("exchange_reader")
     if reader:
+        harmful, harmless = reader["val_harmful_at_threshold"], reader["val_harmless_at_threshold"]
         lines.append(
             f"- finished exchanges: a flagged request is carried out when the exchange reader "
             f"({SECOND_ENCODER_NAME} + LoRA, request with answer, {MAX_TOKENS} tokens) scores "
-            f"≥ {reader['threshold']:.4f}, reached by {reader['val_harmful_at_threshold']:.0%} of "
-            f"harmful validation exchanges and {reader['val_harmless_at_threshold']:.1%} of "
-            "harmless ones"
+            f"≥ {reader['threshold']:.4f}, reached by "
+            + (f"{harmful:.0%}" if harmful is not None else "– (none in validation)")
+            + " of harmful validation exchanges and "
+            + (f"{harmless:.1%}" if harmless is not None else "– (none in validation)")
+            + " of harmless ones"
         )
     lines += [
         "",

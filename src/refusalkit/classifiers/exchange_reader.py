@@ -116,12 +116,18 @@ def calibrate_exchange_reader(
             for r in tqdm(val, desc="exchange reader: val", disable=not progress)
         ]
     )
-    harmful = np.array([r["label"] != "harmless" for r in val])
-    reader.threshold = float(np.quantile(scores[harmful], 1 - KEEPS_HARMFUL))
+    harmful = np.array([r["label"] != "harmless" for r in val], dtype=bool)
+    reader.threshold = (
+        float(np.quantile(scores[harmful], 1 - KEEPS_HARMFUL)) if harmful.any() else 0.5
+    )
+
+    def share_at_threshold(pool: np.ndarray) -> float | None:
+        return round(float((scores[pool] >= reader.threshold).mean()), 4) if pool.any() else None
+
     report = {
         "threshold": reader.threshold,
-        "val_harmful_at_threshold": round(float((scores[harmful] >= reader.threshold).mean()), 4),
-        "val_harmless_at_threshold": round(float((scores[~harmful] >= reader.threshold).mean()), 4),
+        "val_harmful_at_threshold": share_at_threshold(harmful),
+        "val_harmless_at_threshold": share_at_threshold(~harmful),
     }
     return reader, report
 
