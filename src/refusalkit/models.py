@@ -12,9 +12,10 @@ import contextlib
 import fcntl
 import hashlib
 import importlib.util
+import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -372,3 +373,41 @@ def describe_models(cache_dir: Path) -> list[ModelInfo]:
         )
     )
     return rows
+
+
+# A graph built for one adapter is named by the adapter's digest (encoder_onnx_path,
+# second_stage_onnx_path); retraining leaves the old one behind.
+_ADAPTER_GRAPH = re.compile(
+    r"^(?:all-minilm-l6-v2-(?:int8|fp32)-(?P<encoder>[0-9a-f]{12})\.onnx"
+    r"|all-mpnet-base-v2-band-(?P<band>[0-9a-f]{12})-int8\.onnx)$"
+)
+
+
+def adapter_graphs(cache_dir: Path) -> dict[Path, str]:
+    """Cached graphs built for an adapter, each with that adapter's digest."""
+    found: dict[Path, str] = {}
+    if cache_dir.is_dir():
+        for path in sorted(cache_dir.iterdir()):
+            match = _ADAPTER_GRAPH.match(path.name)
+            if match and path.is_file():
+                found[path] = match.group("encoder") or match.group("band")
+    return found
+
+
+def prune_adapter_graphs(
+    cache_dir: Path, keep: Sequence[Path], dry_run: bool = False
+) -> list[Path]:
+    """Remove cached graphs of adapters not found under `keep` (folders searched for
+    adapter_config.json); the base models' graphs and weights are never touched."""
+    kept = {
+        adapter_digest(config.parent)
+        for root in keep
+        for config in sorted(root.rglob("adapter_config.json"))
+        if config.is_file()
+    }
+    stale = [path for path, digest in adapter_graphs(cache_dir).items() if digest not in kept]
+    if not dry_run:
+        for path in stale:
+            path.unlink(missing_ok=True)
+            (cache_dir / f".{path.name}.lock").unlink(missing_ok=True)
+    return stale

@@ -101,6 +101,35 @@ def models() -> None:
     print(f"default model spec: {settings.model}")
 
 
+@app.command("prune-cache")
+def prune_cache(
+    keep: Annotated[
+        list[Path] | None,
+        typer.Option(help="A classifier or audit folder whose graphs stay (repeatable)."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List, delete nothing.")] = False,
+) -> None:
+    """Delete cached graphs built for adapters that are neither shipped nor under --keep
+    (retraining leaves one behind per run); base weights are never touched."""
+    from refusalkit.audit.classifier import DEFAULT_DIR as AUDIT_DIR
+    from refusalkit.classifiers.artifacts import DEFAULT_DIR as CLASSIFIERS_DIR
+    from refusalkit.models import prune_adapter_graphs
+
+    for folder in keep or []:
+        if not folder.is_dir():
+            raise InvalidInputError(f"--keep {folder}: no such folder")
+    cache = load_settings().cache_dir
+    kept = [CLASSIFIERS_DIR, AUDIT_DIR, *(keep or [])]
+    stale = prune_adapter_graphs(cache, kept, dry_run=True)
+    size = sum(p.stat().st_size for p in stale)
+    if not dry_run:
+        prune_adapter_graphs(cache, kept)
+    for path in stale:
+        print(path)
+    verb = "would delete" if dry_run else "deleted"
+    print(f"{verb} {len(stale)} cached graph(s) in {cache} ({size / 2**20:.0f} MiB)")
+
+
 @app.command()
 def quickstart(
     model: ModelOption = None,
