@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import statistics
+import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -171,10 +172,12 @@ def bench_classifiers(
 
     exchange_check = ExchangeCheck(classifiers)
     exchanges = [r for r in datasets.xstest_completions(data_dir) if r.completion.strip()]
-    truths, guesses, content_guesses = [], [], []
+    truths, guesses, content_guesses, exchange_ms = [], [], [], []
     for row in bar(exchanges, "xstest exchanges"):
         truths.append((not row.prompt_safe) and row.label == "full_compliance")
+        started = time.perf_counter()
         verdict = exchange_check.check(row.prompt, row.completion)
+        exchange_ms.append((time.perf_counter() - started) * 1000)
         guesses.append(verdict.flagged)
         content_guesses.append(verdict.flagged and verdict.stage != ANSWERED_STAGE)
     usable = len(exchanges)
@@ -214,6 +217,9 @@ def bench_classifiers(
         "harmful_exchange_content_only": _f1(*_confusion(truths, content_guesses)[:3]),
         "harmful_exchanges": tp + fn,
         "exchanges": usable,
+        # a whole answer: content windows, the request, and the exchange reader when flagged
+        "exchange_check_p50_ms": round(statistics.median(exchange_ms), 2) if exchange_ms else None,
+        "exchange_check_mean_ms": round(statistics.fmean(exchange_ms), 2) if exchange_ms else None,
         "input_check_p50_ms": round(statistics.median(latencies), 2),
         "input_check_p50_ms_windows_one_after_another": round(
             statistics.median(one_after_another), 2
