@@ -135,7 +135,7 @@ def second_encoder_path(cache_dir: Path) -> Path:
 def second_stage_onnx_path(cache_dir: Path, adapter: Path, head: Path) -> Path:
     """all-mpnet-base-v2 with a LoRA adapter merged in and a linear head on its mean-pooled
     state (one logit), as an int8 ONNX graph, built once per adapter (named by its digest)."""
-    name = f"{SECOND_ENCODER_NAME}-band-{adapter_digest(adapter)}-int8.onnx"
+    name = _band_graph_name(adapter_digest(adapter))
     target = cache_dir / name
     if target.is_file():
         return target
@@ -219,9 +219,7 @@ def encoder_onnx_path(cache_dir: Path, adapter: Path | None = None, quantize: bo
     ONNX Runtime with int8 weights embeds 2.5-3x faster than eager fp32 here, and its thread
     pool does not spin against llama.cpp's OpenMP threads the way torch's pool does.
     """
-    name = ONNX_ENCODER_NAME if quantize else ONNX_ENCODER_NAME.replace("-int8", "-fp32")
-    if adapter is not None:
-        name = name.replace(".onnx", f"-{adapter_digest(adapter)}.onnx")
+    name = _encoder_graph_name(adapter_digest(adapter) if adapter else None, quantize)
     target = cache_dir / name
     if target.is_file():
         return target
@@ -239,6 +237,15 @@ def encoder_onnx_path(cache_dir: Path, adapter: Path | None = None, quantize: bo
                 fp32 = int8
             shutil.move(str(fp32), target)
     return target
+
+
+def _band_graph_name(digest: str) -> str:
+    return f"{SECOND_ENCODER_NAME}-band-{digest}-int8.onnx"
+
+
+def _encoder_graph_name(digest: str | None, quantize: bool = True) -> str:
+    name = ONNX_ENCODER_NAME if quantize else ONNX_ENCODER_NAME.replace("-int8", "-fp32")
+    return name.replace(".onnx", f"-{digest}.onnx") if digest else name
 
 
 def normalise_adapter_config(adapter: Path, base_name: str) -> None:
@@ -375,11 +382,22 @@ def describe_models(cache_dir: Path) -> list[ModelInfo]:
     return rows
 
 
-# A graph built for one adapter is named by the adapter's digest (encoder_onnx_path,
-# second_stage_onnx_path); retraining leaves the old one behind.
+# A graph built for one adapter is named by the adapter's digest; retraining leaves the old
+# one behind. The pattern is made from the names the builders write, with the digest a group.
+_DIGEST = "0" * 12
 _ADAPTER_GRAPH = re.compile(
-    r"^(?:all-minilm-l6-v2-(?:int8|fp32)-(?P<encoder>[0-9a-f]{12})\.onnx"
-    r"|all-mpnet-base-v2-band-(?P<band>[0-9a-f]{12})-int8\.onnx)$"
+    "^(?:"
+    + "|".join(
+        re.escape(name).replace(_DIGEST, f"(?P<digest{index}>[0-9a-f]{{12}})")
+        for index, name in enumerate(
+            (
+                _encoder_graph_name(_DIGEST, quantize=True),
+                _encoder_graph_name(_DIGEST, quantize=False),
+                _band_graph_name(_DIGEST),
+            )
+        )
+    )
+    + ")$"
 )
 
 
@@ -390,7 +408,7 @@ def adapter_graphs(cache_dir: Path) -> dict[Path, str]:
         for path in sorted(cache_dir.iterdir()):
             match = _ADAPTER_GRAPH.match(path.name)
             if match and path.is_file():
-                found[path] = match.group("encoder") or match.group("band")
+                found[path] = next(d for d in match.groups() if d)
     return found
 
 

@@ -4,9 +4,8 @@
 the threshold at the 2% / 5% targets; prints the cascade's harmful recall and the everyday share
 that reaches the second stage. Run: `band_edge_val.py`."""
 
-from pathlib import Path
-
 import numpy as np
+from shipped_rows import shipped_splits
 from tqdm import tqdm
 
 from refusalkit.classifiers import ConstitutionalClassifiers
@@ -16,19 +15,11 @@ from refusalkit.classifiers.cascade import (
     choose_band,
     first_stage_features,
 )
-from refusalkit.classifiers.options import TrainOptions
-from refusalkit.classifiers.train import public_rows, read_split
-from refusalkit.datasets.public import default_public_dir
 
 classifiers = ConstitutionalClassifiers.load()
 stage = classifiers.second_stage
-constitution = classifiers.artifacts.constitution
-known = {c.id for c in constitution.categories} | {"harmless"}
-ROOT = Path(__file__).resolve().parents[3]
-options = TrainOptions("general", ROOT / "data" / "synth-general", ROOT)
-options.public = default_public_dir()
-public = public_rows(options, classifiers.encoder, constitution, known)
-val = read_split(options.data, "val") + [r for r in public if r["split"] == "val"]
+splits, _ = shipped_splits(classifiers)
+val = splits["val"]
 val = [r for r in val if r["stage"] == "input"]
 first, _ = first_stage_features(classifiers, val, True, "val")
 stage.warm()

@@ -5,24 +5,16 @@ Run: `exchange_gate_val.py OUT.json`."""
 
 import json
 import sys
-from pathlib import Path
 
+from shipped_rows import shipped_splits
 from tqdm import tqdm
 
 from refusalkit.audit.classifier import RefusalClassifier
 from refusalkit.classifiers import ConstitutionalClassifiers
-from refusalkit.classifiers.options import TrainOptions
-from refusalkit.classifiers.train import public_rows, read_split
-from refusalkit.datasets.public import default_public_dir
 
-ROOT = Path(__file__).resolve().parents[3]
 clf = ConstitutionalClassifiers.load()
-constitution = clf.artifacts.constitution
-known = {c.id for c in constitution.categories} | {"harmless"}
-options = TrainOptions("general", ROOT / "data" / "synth-general", ROOT)
-options.public = default_public_dir()
-public = public_rows(options, clf.encoder, constitution, known)
-rows = read_split(options.data, "val") + [r for r in public if r["split"] == "val"]
+splits, _ = shipped_splits(clf)
+rows = splits["val"]
 rows = [r for r in rows if r["stage"] == "output"]
 audit = RefusalClassifier()
 out = []

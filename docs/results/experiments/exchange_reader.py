@@ -10,18 +10,15 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from shipped_rows import shipped_splits
 from tqdm import tqdm
 
 from refusalkit.classifiers import ConstitutionalClassifiers
-from refusalkit.classifiers.options import TrainOptions
 from refusalkit.classifiers.second_stage import HEAD_FILE, MAX_TOKENS
 from refusalkit.classifiers.second_stage_tune import SecondStageTuneOptions, tune_second_stage
-from refusalkit.classifiers.train import public_rows, read_split
 from refusalkit.config import load_settings
 from refusalkit.datasets import eval_sets as datasets
-from refusalkit.datasets.public import default_public_dir
 
-ROOT = Path(__file__).resolve().parents[3]
 out, what = Path(sys.argv[1]), sys.argv[2]
 
 
@@ -31,12 +28,8 @@ def pair(prompt: str, response: str) -> str:
 
 def rows_of(split: str) -> list[dict]:
     clf = ConstitutionalClassifiers.load()
-    constitution = clf.artifacts.constitution
-    known = {c.id for c in constitution.categories} | {"harmless"}
-    options = TrainOptions("general", ROOT / "data" / "synth-general", ROOT)
-    options.public = default_public_dir()
-    public = public_rows(options, clf.encoder, constitution, known)
-    rows = read_split(options.data, split) + [r for r in public if r["split"] == split]
+    splits, _ = shipped_splits(clf)
+    rows = splits[split]
     return [r for r in rows if r["stage"] == "output"]
 
 

@@ -10,6 +10,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from shipped_rows import shipped_splits
+
 from refusalkit.classifiers import ConstitutionalClassifiers
 from refusalkit.classifiers.artifacts import DEFAULT_DIR
 from refusalkit.classifiers.exchange_reader import (
@@ -18,21 +20,13 @@ from refusalkit.classifiers.exchange_reader import (
     calibrate_exchange_reader,
     exchange_text,
 )
-from refusalkit.classifiers.options import TrainOptions
-from refusalkit.classifiers.train import public_rows, read_split
-from refusalkit.datasets.public import default_public_dir
 
-ROOT = Path(__file__).resolve().parents[3]
 adapter = Path(sys.argv[1])
 directory = Path(sys.argv[2]) if len(sys.argv) > 2 else DEFAULT_DIR
 clf = ConstitutionalClassifiers.load(directory)
-constitution = clf.artifacts.constitution
-known = {c.id for c in constitution.categories} | {"harmless"}
-options = TrainOptions("general", ROOT / "data" / "synth-general", ROOT)
-options.public = default_public_dir()
-public = public_rows(options, clf.encoder, constitution, known)
-train = read_split(options.data, "train") + [r for r in public if r["split"] == "train"]
-val = read_split(options.data, "val") + [r for r in public if r["split"] == "val"]
+splits, _ = shipped_splits(clf)
+train = splits["train"]
+val = splits["val"]
 rows = [r for r in train if r["stage"] == "output"]
 # the driver's texts: f"{prompt[:300]}\n\n{response}", labels label != "harmless"
 driver = [(f"{r['prompt'][:300]}\n\n{r['response']}", r["label"] != "harmless") for r in rows]

@@ -3,25 +3,17 @@ source with >= 100 validation rows flagged <= 5%) against today's pooled budget,
 validation rows `refusalkit train` calibrates on (never a test set)."""
 
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
+from shipped_rows import shipped_splits
 from tqdm import tqdm
 
 from refusalkit.classifiers import ConstitutionalClassifiers
 from refusalkit.classifiers.cascade import EVERYDAY_SOURCES
-from refusalkit.classifiers.options import TrainOptions
-from refusalkit.classifiers.train import public_rows, read_split
-from refusalkit.datasets.public import default_public_dir
 
-ROOT = Path(__file__).resolve().parents[3]
 clf = ConstitutionalClassifiers.load()
-constitution = clf.artifacts.constitution
-known = {c.id for c in constitution.categories} | {"harmless"}
-options = TrainOptions("general", ROOT / "data" / "synth-general", ROOT)
-options.public = default_public_dir()
-public = public_rows(options, clf.encoder, constitution, known)
-val = read_split(options.data, "val") + [r for r in public if r["split"] == "val"]
+splits, _ = shipped_splits(clf)
+val = splits["val"]
 val = [r for r in val if r["stage"] == "input"]
 verdicts = [clf.check_input(r["text"]) for r in tqdm(val)]
 harmful = np.array([r["label"] == "harmful" for r in val])

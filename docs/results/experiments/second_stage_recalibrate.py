@@ -7,22 +7,16 @@ import json
 import sys
 from pathlib import Path
 
+from shipped_rows import shipped_splits
+
 from refusalkit.classifiers import ConstitutionalClassifiers
 from refusalkit.classifiers.artifacts import DEFAULT_DIR
 from refusalkit.classifiers.cascade import CascadeTargets, calibrate_second_stage
-from refusalkit.classifiers.options import TrainOptions
-from refusalkit.classifiers.train import public_rows, read_split
-from refusalkit.datasets.public import default_public_dir
 
-ROOT = Path(__file__).resolve().parents[3]
 directory = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_DIR
 clf = ConstitutionalClassifiers.load(directory)
-constitution = clf.artifacts.constitution
-known = {c.id for c in constitution.categories} | {"harmless"}
-options = TrainOptions("general", ROOT / "data" / "synth-general", ROOT)
-options.public = default_public_dir()
-public = public_rows(options, clf.encoder, constitution, known)
-val = read_split(options.data, "val") + [r for r in public if r["split"] == "val"]
+splits, options = shipped_splits(clf)
+val = splits["val"]
 val = [r for r in val if r["stage"] == "input"]
 assert clf.second_stage is not None, f"{directory} has no second stage"
 before = clf.second_stage.band

@@ -4,26 +4,17 @@ flagged by language. Run: `second_stage_val.py DIR [DIR ...]` ("shipped" for the
 
 import sys
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
+from shipped_rows import shipped_splits
 
 from refusalkit.classifiers import ConstitutionalClassifiers
 from refusalkit.classifiers.cascade import EVERYDAY_SOURCES
-from refusalkit.classifiers.options import TrainOptions
-from refusalkit.classifiers.train import public_rows, read_split
-from refusalkit.datasets.public import default_public_dir
-
-ROOT = Path(__file__).resolve().parents[3]
 
 for name in sys.argv[1:]:
     classifiers = ConstitutionalClassifiers.load(None if name == "shipped" else name)
-    constitution = classifiers.artifacts.constitution
-    known = {c.id for c in constitution.categories} | {"harmless"}
-    options = TrainOptions("general", ROOT / "data" / "synth-general", ROOT)
-    options.public = default_public_dir()
-    public = public_rows(options, classifiers.encoder, constitution, known)
-    val = read_split(options.data, "val") + [r for r in public if r["split"] == "val"]
+    splits, _ = shipped_splits(classifiers)
+    val = splits["val"]
     val = [r for r in val if r["stage"] == "input"]
     flagged = np.array([classifiers.check_input(r["text"]).flagged for r in val])
     harmful = np.array([r["label"] == "harmful" for r in val])

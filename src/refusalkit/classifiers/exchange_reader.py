@@ -11,8 +11,6 @@ tokens in all.
 
 from __future__ import annotations
 
-import json
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from refusalkit.classifiers.second_stage import MAX_TOKENS, BandReader
+from refusalkit.classifiers.second_stage import MAX_TOKENS, AdapterGraph
 from refusalkit.classifiers.second_stage_tune import SecondStageTuneOptions, tune_second_stage
 from refusalkit.config import load_settings
-from refusalkit.models import SECOND_ENCODER_NAME
 
 ADAPTER_DIR = "exchange_reader"
 RECORD_FILE = "exchange_reader.json"
@@ -38,19 +35,10 @@ def exchange_text(request: str, answer: str) -> str:
 
 
 @dataclass
-class ExchangeReader:
+class ExchangeReader(AdapterGraph):
     adapter: Path  # a folder: the LoRA adapter and HEAD_FILE
     threshold: float
     reader: Any = field(default=None, repr=False)  # a BandReader, loaded at first use
-
-    def _reader(self) -> BandReader:
-        if self.reader is None:
-            self.reader = BandReader(self.adapter)
-        return self.reader
-
-    def warm(self) -> None:
-        """Build and load the graph now (the first build takes ~15 s), not on the first call."""
-        self._reader()
 
     def score(self, request: str, answer: str) -> float:
         """P(the answer carries out a harmful request)."""
@@ -61,25 +49,13 @@ class ExchangeReader:
         return reader.score_ids(ids)
 
     def save(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        target = directory / ADAPTER_DIR
-        if self.adapter.resolve() != target.resolve():
-            shutil.rmtree(target, ignore_errors=True)
-            shutil.copytree(self.adapter, target)
-        record = {
-            "threshold": self.threshold,
-            "encoder": SECOND_ENCODER_NAME,
-            "max_tokens": MAX_TOKENS,
-            "keeps_harmful": KEEPS_HARMFUL,
-        }
-        (directory / RECORD_FILE).write_text(json.dumps(record, indent=2) + "\n")
+        record = {"threshold": self.threshold, "keeps_harmful": KEEPS_HARMFUL}
+        self._save(directory, ADAPTER_DIR, RECORD_FILE, record)
 
     @classmethod
     def load(cls, directory: Path) -> ExchangeReader | None:
-        if not (directory / RECORD_FILE).is_file() or not (directory / ADAPTER_DIR).is_dir():
-            return None
-        record = json.loads((directory / RECORD_FILE).read_text())
-        return cls(directory / ADAPTER_DIR, record["threshold"])
+        record = cls._record(directory, ADAPTER_DIR, RECORD_FILE)
+        return None if record is None else cls(directory / ADAPTER_DIR, record["threshold"])
 
 
 def train_exchange_reader(

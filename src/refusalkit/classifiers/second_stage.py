@@ -77,11 +77,12 @@ class BandReader:
         return float(1.0 / (1.0 + np.exp(-logit)))
 
 
-@dataclass
-class SecondStage:
-    adapter: Path  # a folder: the LoRA adapter and HEAD_FILE
-    band: Band
-    reader: Any = field(default=None, repr=False)  # a BandReader, loaded at first use
+class AdapterGraph:
+    """A tuned adapter folder (LoRA adapter + HEAD_FILE) beside a JSON record, read through
+    its int8 graph (a BandReader), which is built and loaded at first use."""
+
+    adapter: Path
+    reader: Any
 
     def _reader(self) -> Any:
         if self.reader is None:
@@ -92,6 +93,28 @@ class SecondStage:
         """Build and load the graph now (the first build takes ~15 s), not on the first input."""
         self._reader()
 
+    def _save(self, directory: Path, adapter_dir: str, record_file: str, record: dict) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        target = directory / adapter_dir
+        if self.adapter.resolve() != target.resolve():
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(self.adapter, target)
+        record = {**record, "encoder": SECOND_ENCODER_NAME, "max_tokens": MAX_TOKENS}
+        (directory / record_file).write_text(json.dumps(record, indent=2) + "\n")
+
+    @staticmethod
+    def _record(directory: Path, adapter_dir: str, record_file: str) -> dict | None:
+        if not (directory / record_file).is_file() or not (directory / adapter_dir).is_dir():
+            return None
+        return json.loads((directory / record_file).read_text())
+
+
+@dataclass
+class SecondStage(AdapterGraph):
+    adapter: Path  # a folder: the LoRA adapter and HEAD_FILE
+    band: Band
+    reader: Any = field(default=None, repr=False)  # a BandReader, loaded at first use
+
     def decides(self, first_stage_score: float, text: str) -> bool:
         return self.band.contains(first_stage_score) and self._reader().reads(text)
 
@@ -99,18 +122,12 @@ class SecondStage:
         return self._reader().score(text)
 
     def save(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        target = directory / ADAPTER_DIR
-        if self.adapter.resolve() != target.resolve():
-            shutil.rmtree(target, ignore_errors=True)
-            shutil.copytree(self.adapter, target)
-        record = {**asdict(self.band), "encoder": SECOND_ENCODER_NAME, "max_tokens": MAX_TOKENS}
-        (directory / BAND_FILE).write_text(json.dumps(record, indent=2) + "\n")
+        self._save(directory, ADAPTER_DIR, BAND_FILE, asdict(self.band))
 
     @classmethod
     def load(cls, directory: Path) -> SecondStage | None:
-        if not (directory / BAND_FILE).is_file() or not (directory / ADAPTER_DIR).is_dir():
+        record = cls._record(directory, ADAPTER_DIR, BAND_FILE)
+        if record is None:
             return None
-        record = json.loads((directory / BAND_FILE).read_text())
         band = Band(record["low"], record["high"], record["threshold"])
         return cls(directory / ADAPTER_DIR, band)

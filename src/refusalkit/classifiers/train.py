@@ -199,6 +199,19 @@ def public_rows(
     return rows
 
 
+def splits_with_public(
+    options: TrainOptions, encoder: TextEncoder, constitution
+) -> tuple[dict[str, list[dict]], list[dict]]:
+    """The synthetic train/val/test splits, train and val with the public rows of their split
+    added (as `train` uses them), and the public rows alone (their test split is scored apart)."""
+    known = {c.id for c in constitution.categories} | {"harmless"}
+    public = public_rows(options, encoder, constitution, known)
+    splits = {split: read_split(options.data, split) for split in ("train", "val", "test")}
+    for split in ("train", "val"):
+        splits[split] += [r for r in public if r["split"] == split]
+    return splits, public
+
+
 def for_tuning(rows: Sequence[dict], seed: int) -> list[dict]:
     """All rows but a sample of the everyday public prompts."""
     import random
@@ -379,14 +392,12 @@ def retrain_part(options: TrainOptions, part: str) -> dict[str, Any]:
     card redone."""
     started = time.perf_counter()
     classifiers = ConstitutionalClassifiers.load(options.out)
-    constitution = classifiers.artifacts.constitution
-    known = {c.id for c in constitution.categories} | {"harmless"}
-    public = public_rows(options, classifiers.encoder, constitution, known)
+    splits, public = splits_with_public(
+        options, classifiers.encoder, classifiers.artifacts.constitution
+    )
     if not public and part == "second_stage":
         raise ConfigError("the second stage trains on the public rows; drop --no-public")
-    train_rows = read_split(options.data, "train") + [r for r in public if r["split"] == "train"]
-    val_rows = read_split(options.data, "val") + [r for r in public if r["split"] == "val"]
-    test_rows = read_split(options.data, "test")
+    train_rows, val_rows, test_rows = splits["train"], splits["val"], splits["test"]
     previous = (
         json.loads((options.out / "metrics.json").read_text())
         if (options.out / "metrics.json").is_file()

@@ -1,0 +1,20 @@
+"""The rows `refusalkit train` reads for the shipped (general) classifiers: the synthetic splits
+of data/synth-general with the public rows of each split added (`train.splits_with_public`)."""
+
+from pathlib import Path
+
+from refusalkit.classifiers import ConstitutionalClassifiers
+from refusalkit.classifiers.options import TrainOptions
+from refusalkit.classifiers.train import splits_with_public
+from refusalkit.datasets.public import default_public_dir
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def shipped_splits(
+    classifiers: ConstitutionalClassifiers,
+) -> tuple[dict[str, list[dict]], TrainOptions]:
+    options = TrainOptions("general", ROOT / "data" / "synth-general", ROOT)
+    options.public = default_public_dir()
+    splits, _ = splits_with_public(options, classifiers.encoder, classifiers.artifacts.constitution)
+    return splits, options
