@@ -5,7 +5,7 @@ from pathlib import Path
 
 from refusalkit.classifiers import ConstitutionalClassifiers
 from refusalkit.classifiers.options import TrainOptions
-from refusalkit.classifiers.train import splits_with_public
+from refusalkit.classifiers.rows import public_rows, splits_with_public
 from refusalkit.datasets.public import default_public_dir
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -16,5 +16,5 @@ def shipped_splits(
 ) -> tuple[dict[str, list[dict]], TrainOptions]:
     options = TrainOptions("general", ROOT / "data" / "synth-general", ROOT)
     options.public = default_public_dir()
-    splits, _ = splits_with_public(options, classifiers.encoder, classifiers.artifacts.constitution)
-    return splits, options
+    public = public_rows(options, classifiers.encoder, classifiers.artifacts.constitution)
+    return splits_with_public(options, public), options

@@ -6,7 +6,6 @@ import json
 import time
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,12 +27,11 @@ from refusalkit.classifiers.evaluate import evaluate
 from refusalkit.classifiers.exchange_reader import train_exchange_reader
 from refusalkit.classifiers.heads import balanced_weights, fit_softmax, fit_streaming
 from refusalkit.classifiers.options import TrainOptions
+from refusalkit.classifiers.rows import public_rows, read_split, splits_with_public
 from refusalkit.classifiers.tune import TuneExample, TuneOptions, tune_encoder
 from refusalkit.constitution import load_constitution
 from refusalkit.constitution.loader import resolve_constitution_path
-from refusalkit.datasets import public as public_data
 from refusalkit.errors import ConfigError
-from refusalkit.jsonl import read_rows
 
 __all__ = ["TrainOptions", "retrain_part", "train"]
 
@@ -43,10 +41,6 @@ CHECK_EVERY = 16
 # Long padded inputs are left out of training: which of their windows holds the payload is
 # unknown, and at run time the max over windows finds it anyway.
 SKIP_FAMILIES_IN_INPUT_TRAINING = {"padding"}
-
-
-def read_split(data: Path, split: str) -> list[dict]:
-    return read_rows(data / f"{split}.jsonl", f"make the data with `refusalkit synth --out {data}`")
 
 
 def _embed_windows(
@@ -163,55 +157,6 @@ def tuning_examples(
 MAX_TUNE_EVERYDAY = 5000
 
 
-def nearest_category(encoder: TextEncoder, texts: Sequence[str], constitution) -> list[str]:
-    """The restricted category whose constitution examples are closest to each text: a
-    category for harmful rows whose source has no harm labels."""
-    names, examples = [], []
-    for category in constitution.restricted:
-        for example in category.examples:
-            names.append(category.id)
-            examples.append(example)
-    anchors = encoder.embed(examples)
-    vectors = encoder.embed(list(texts)) if texts else np.zeros((0, encoder.dim), np.float32)
-    return [names[int(i)] for i in (vectors @ anchors.T).argmax(axis=1)]
-
-
-def public_rows(
-    options: TrainOptions, encoder: TextEncoder, constitution, known: set[str]
-) -> list[dict]:
-    """Public input and output rows, every harmful one with a category of this constitution."""
-    if options.public is None:
-        return []
-    rows = public_data.input_rows(options.public) + public_data.output_rows(options.public)
-    unknown = {r["category"] for r in rows if r["category"]} - known
-    if unknown:
-        raise ConfigError(
-            "the public data maps onto categories this constitution lacks "
-            f"({', '.join(sorted(unknown))}); train with --no-public or a constitution with them"
-        )
-    blank = [r for r in rows if r["label"] == "harmful" and not r["category"]]
-    for row, category in zip(
-        blank, nearest_category(encoder, [r["prompt"] for r in blank], constitution), strict=True
-    ):
-        row["category"] = category
-    for row in rows:
-        row["category"] = row["category"] or "harmless"
-    return rows
-
-
-def splits_with_public(
-    options: TrainOptions, encoder: TextEncoder, constitution
-) -> tuple[dict[str, list[dict]], list[dict]]:
-    """The synthetic train/val/test splits, train and val with the public rows of their split
-    added (as `train` uses them), and the public rows alone (their test split is scored apart)."""
-    known = {c.id for c in constitution.categories} | {"harmless"}
-    public = public_rows(options, encoder, constitution, known)
-    splits = {split: read_split(options.data, split) for split in ("train", "val", "test")}
-    for split in ("train", "val"):
-        splits[split] += [r for r in public if r["split"] == split]
-    return splits, public
-
-
 def for_tuning(rows: Sequence[dict], seed: int) -> list[dict]:
     """All rows but a sample of the everyday public prompts."""
     import random
@@ -264,7 +209,7 @@ def train(options: TrainOptions) -> dict[str, Any]:
     input_classes = [c.id for c in constitution.categories]
     output_classes = [*restricted, "harmless"]
     encoder = TextEncoder()
-    public = public_rows(options, encoder, constitution, known | {"harmless"})
+    public = public_rows(options, encoder, constitution)
     train_rows = train_rows + [r for r in public if r["split"] == "train"]
     val_rows = val_rows + [r for r in public if r["split"] == "val"]
     adapter = None
@@ -392,11 +337,11 @@ def retrain_part(options: TrainOptions, part: str) -> dict[str, Any]:
     card redone."""
     started = time.perf_counter()
     classifiers = ConstitutionalClassifiers.load(options.out)
-    splits, public = splits_with_public(
-        options, classifiers.encoder, classifiers.artifacts.constitution
-    )
+    constitution = classifiers.artifacts.constitution
+    public = public_rows(options, classifiers.encoder, constitution)
     if not public and part == "second_stage":
         raise ConfigError("the second stage trains on the public rows; drop --no-public")
+    splits = splits_with_public(options, public)
     train_rows, val_rows, test_rows = splits["train"], splits["val"], splits["test"]
     previous = (
         json.loads((options.out / "metrics.json").read_text())
