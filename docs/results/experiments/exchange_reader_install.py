@@ -1,8 +1,9 @@
-"""#21: install the adapter `exchange_reader.py ADAPTER train` wrote into a classifier
-directory, calibrated as `refusalkit train` calibrates it (classifiers/exchange_reader.py). The
-driver trained with `tune_second_stage` on the same texts, labels and seed that
-`train_exchange_reader` builds; this checks that before installing (the texts' digest) and
-adds the reader's report to metrics.json. Run: `exchange_reader_install.py ADAPTER [DIR]`."""
+"""#21: install the adapter `exchange_reader_plain.py CARRY_OUTS ADAPTER train` wrote into a
+classifier directory, calibrated as `refusalkit train` calibrates it (classifiers/exchange_reader.py,
+validation rows with the validation carry-outs). The driver trained with `tune_second_stage` on the
+same texts, labels and seed that `train_exchange_reader` is given (classifiers/rows.reader_rows);
+this checks that before installing (the texts' digest) and adds the reader's report to
+metrics.json. Run: `exchange_reader_install.py ADAPTER [DIR]`."""
 
 import hashlib
 import json
@@ -20,17 +21,22 @@ from refusalkit.classifiers.exchange_reader import (
     calibrate_exchange_reader,
     exchange_text,
 )
+from refusalkit.classifiers.rows import reader_rows
 
 adapter = Path(sys.argv[1])
 directory = Path(sys.argv[2]) if len(sys.argv) > 2 else DEFAULT_DIR
 clf = ConstitutionalClassifiers.load(directory)
-splits, _ = shipped_splits(clf)
-train = splits["train"]
-val = splits["val"]
-rows = [r for r in train if r["stage"] == "output"]
-# the driver's texts: f"{prompt[:300]}\n\n{response}", labels label != "harmless"
+splits, options = shipped_splits(clf)
+carry_outs = [json.loads(line) for line in options.carry_outs.open(encoding="utf-8")]
+# the driver's rows (exchange_reader_plain.py): the split's output rows, then its carry-outs
+rows = [r for r in splits["train"] if r["stage"] == "output"]
+rows += [r for r in carry_outs if r["split"] == "train"]
 driver = [(f"{r['prompt'][:300]}\n\n{r['response']}", r["label"] != "harmless") for r in rows]
-product = [(exchange_text(r["prompt"], r["response"]), r["label"] != "harmless") for r in rows]
+product_rows = [r for r in reader_rows(options, splits["train"], "train") if r["stage"] == "output"]
+product = [
+    (exchange_text(r["prompt"], r["response"]), r["label"] != "harmless") for r in product_rows
+]
+val = reader_rows(options, splits["val"], "val")
 assert driver == product, "the driver and train_exchange_reader would train on different rows"
 print("training rows", len(rows), hashlib.sha256(json.dumps(product).encode()).hexdigest()[:16])
 target = directory / ADAPTER_DIR

@@ -57,7 +57,7 @@ class LlamaCppBackend(Backend):
         self._worker_ident = self._worker.submit(threading.get_ident).result()
 
         def load() -> Any:
-            with _quiet_stderr():
+            with quiet_stderr():
                 return Llama(
                     model_path=str(model_path),
                     n_ctx=n_ctx,
@@ -134,7 +134,7 @@ class LlamaCppBackend(Backend):
 
 
 @contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
+def quiet_stderr() -> Iterator[None]:
     """llama.cpp prints model-loading chatter from C on fd 2 even with verbose=False."""
     try:
         saved = os.dup(2)

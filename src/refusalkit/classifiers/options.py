@@ -18,6 +18,8 @@ class TrainOptions:
     progress: bool = True
     # Public human-written rows (`datasets.public`), or None for synthetic data only.
     public: Path | None = None
+    # Plain carry-outs (synth/carry_outs.py) added to the exchange reader's rows, or None.
+    carry_outs: Path | None = None
     # Input threshold: flag at most these shares of everyday and of look-alike validation rows.
     everyday_fpr: float = 0.02
     lookalike_fpr: float = 0.05

@@ -65,3 +65,11 @@ def splits_with_public(options: TrainOptions, public: Sequence[dict]) -> dict[st
     for split in ("train", "val"):
         splits[split] += [r for r in public if r["split"] == split]
     return splits
+
+
+def reader_rows(options: TrainOptions, rows: Sequence[dict], split: str) -> list[dict]:
+    """The exchange reader's rows of a split: `rows` and the plain carry-outs of that split."""
+    if options.carry_outs is None:
+        return list(rows)
+    carry_outs = read_rows(options.carry_outs, "make it with `refusalkit synth-carry-outs`")
+    return [*rows, *(r for r in carry_outs if r["split"] == split)]

@@ -27,7 +27,7 @@ from refusalkit.classifiers.evaluate import evaluate
 from refusalkit.classifiers.exchange_reader import train_exchange_reader
 from refusalkit.classifiers.heads import balanced_weights, fit_softmax, fit_streaming
 from refusalkit.classifiers.options import TrainOptions
-from refusalkit.classifiers.rows import public_rows, read_split, splits_with_public
+from refusalkit.classifiers.rows import public_rows, read_split, reader_rows, splits_with_public
 from refusalkit.classifiers.tune import TuneExample, TuneOptions, tune_encoder
 from refusalkit.constitution import load_constitution
 from refusalkit.constitution.loader import resolve_constitution_path
@@ -307,7 +307,11 @@ def _train_exchange_reader(
     options: TrainOptions,
 ) -> dict[str, Any]:
     reader, report = train_exchange_reader(
-        train_rows, val_rows, options.out, options.seed, options.progress
+        reader_rows(options, train_rows, "train"),
+        reader_rows(options, val_rows, "val"),
+        options.out,
+        options.seed,
+        options.progress,
     )
     classifiers.exchange_reader = reader
     reader.save(options.out)

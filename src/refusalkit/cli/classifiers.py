@@ -44,6 +44,12 @@ def train_command(
             help="Add the public human-written rows in data/public (general constitution)."
         ),
     ] = True,
+    carry_outs: Annotated[
+        bool,
+        typer.Option(
+            help="Add the shipped plain carry-outs (data/generated) to the exchange reader's rows."
+        ),
+    ] = True,
     second_stage_only: Annotated[
         bool,
         typer.Option(
@@ -64,6 +70,7 @@ def train_command(
     from refusalkit.datasets.public import default_public_dir
     from refusalkit.errors import ConfigError
     from refusalkit.synth import SynthOptions, synthesize
+    from refusalkit.synth.carry_outs import DEFAULT_FILE as CARRY_OUTS_FILE
 
     if data is None:
         data = out / "data"
@@ -77,6 +84,7 @@ def train_command(
         tune=tune,
         tune_epochs=epochs,
         public=default_public_dir() if public else None,
+        carry_outs=CARRY_OUTS_FILE if carry_outs else None,
     )
     if second_stage_only and exchange_reader_only:
         raise ConfigError("--second-stage-only and --exchange-reader-only: choose one")

@@ -69,3 +69,38 @@ def synth(
             f"({stats['last_error']}); their rows are missing: rerun with --resume[/]"
         )
     console.print(f"{report.rows_per_min:.0f} rows/min ({report.elapsed_s:.0f}s)")
+
+
+@app.command("synth-carry-outs")
+def synth_carry_outs(
+    data: Annotated[
+        Path, typer.Option(help="Synthetic data from `refusalkit synth` (its harmful requests).")
+    ] = Path("data/synth-general"),
+    constitution: Annotated[str, typer.Option(help="The constitution of --data.")] = "general",
+    out: Annotated[
+        Path | None, typer.Option(help="JSONL to write (default: data/generated/carry_outs.jsonl).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for the choice of requests and prefixes.")] = 0,
+) -> None:
+    """The embedded SmolLM2's plain answers to harmful requests: harmful exchanges for the exchange
+    reader (`refusalkit train` reads the shipped file). Resumes a run cut short."""
+    from refusalkit.classifiers.encoder import TextEncoder
+    from refusalkit.classifiers.options import TrainOptions
+    from refusalkit.classifiers.rows import public_rows, splits_with_public
+    from refusalkit.constitution import load_constitution
+    from refusalkit.constitution.loader import resolve_constitution_path
+    from refusalkit.datasets.public import default_public_dir
+    from refusalkit.synth.carry_outs import (
+        DEFAULT_FILE,
+        PER_SPLIT,
+        carry_out_requests,
+        write_carry_outs,
+    )
+
+    options = TrainOptions(constitution, data, Path("."), seed=seed, public=default_public_dir())
+    loaded = load_constitution(resolve_constitution_path(constitution))
+    splits = splits_with_public(options, public_rows(options, TextEncoder(), loaded))
+    target = out or DEFAULT_FILE
+    rows = write_carry_outs(carry_out_requests(splits, PER_SPLIT, seed), target)
+    kept = {split: sum(r["split"] == split for r in rows) for split in PER_SPLIT}
+    console.print(f"wrote {len(rows)} carry-outs to {target} ({kept}; refusals dropped)")
