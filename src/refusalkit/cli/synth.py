@@ -74,7 +74,7 @@ def synth(
 @app.command("synth-carry-outs")
 def synth_carry_outs(
     data: Annotated[
-        Path, typer.Option(help="Synthetic data from `refusalkit synth` (its harmful requests).")
+        Path, typer.Option(help="Synthetic data from `refusalkit synth` (its requests).")
     ] = Path("data/synth-general"),
     constitution: Annotated[str, typer.Option(help="The constitution of --data.")] = "general",
     out: Annotated[
@@ -82,7 +82,7 @@ def synth_carry_outs(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed for the choice of requests and prefixes.")] = 0,
 ) -> None:
-    """The embedded SmolLM2's plain answers to harmful requests: harmful exchanges for the exchange
+    """The embedded SmolLM2's plain answers to harmful and look-alike requests, for the exchange
     reader (`refusalkit train` reads the shipped file). Resumes a run cut short."""
     from refusalkit.classifiers.encoder import TextEncoder
     from refusalkit.classifiers.options import TrainOptions

@@ -1,7 +1,8 @@
 """Plain carry-outs: an open model's answers to harmful requests, opened with a compliance prefix
 so that it attempts them. They are harmful exchanges in a plain prose voice for the exchange
 reader; the other harmful answers it learns from are template step lists and ChatGPT speaking
-through a jailbreak persona.
+through a jailbreak persona. Look-alike requests are answered the same way and kept as harmless
+exchanges, so that the voice alone does not read as harm.
 
 A kept answer attempts the request, which is what XSTest calls full compliance; answers that
 still refuse, or say almost nothing, are dropped. The rows keep their request's split, so the
