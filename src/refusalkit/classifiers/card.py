@@ -73,6 +73,14 @@ def write_card(
             + (f"{harmless:.1%}" if harmless is not None else "– (none in validation)")
             + " of harmless ones"
         )
+        veto = reader.get("veto") or {}
+        if veto.get("veto") is not None:
+            lines.append(
+                f"- finished exchanges: a content flag with output score under "
+                f"{veto['content_sure']:.4f} is dropped when the reader scores the pair under "
+                f"{veto['veto']:.4f} (validation F1 {veto['val_f1_without']} → "
+                f"{veto['val_f1_with']}; the streaming guard keeps every content flag)"
+            )
     lines += [
         "",
         "## Held-out synthetic test split (a smoke test: the project's own templates)",

@@ -8,17 +8,34 @@ answer to a look-alike request the input classifier flagged (how to kill a Pytho
 refusal passes the reader. Each model keeps its own shipped operating point. Classifiers trained
 without a reader are judged on content alone. The streaming guard does not need this rule: it
 never generates an answer to a flagged request.
+
+The reader also reads what the content flag flags, as the input's second stage reads the first
+stage's band: a content flag whose output score is under `content_sure` is dropped when the
+reader scores the pair under `veto` (a refusal, an answer to a look-alike). Both are chosen on
+validation by `calibrate_veto`; the streaming guard keeps the content flag as it is.
 """
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
 
 from refusalkit.backends.base import Message
 from refusalkit.classifiers.constitutional import ConstitutionalClassifiers, Verdict
+from refusalkit.classifiers.exchange_reader import ExchangeReader
 
 ANSWERED_STAGE = "exchange"  # Verdict.stage when a flagged request was carried out
+# `veto`: the reader score this share of the content-flagged harmful validation answers reach.
+VETO_KEEPS_HARMFUL = 0.99
+# `content_sure` may cost at most this much recall on harmful validation answers re-asked by
+# everyday requests (a harmful answer must be stopped whatever the request looked like).
+VETO_RECALL_LOSS = 0.01
+CONTENT_SURE_STEPS = 20
 
 
 class ExchangeCheck:
@@ -29,12 +46,20 @@ class ExchangeCheck:
         started = time.perf_counter()
         content = self.classifiers.check_output(messages, response)
         reader = self.classifiers.exchange_reader
-        if content.flagged or reader is None:
+        if reader is None:
             return content
+        prompt = messages if isinstance(messages, str) else _last_user(messages)
+        score: float | None = None
+        if content.flagged:
+            if not _may_veto(reader, content.score):
+                return content
+            score = reader.score(prompt, response)
+            if score >= reader.veto:  # type: ignore[operator]  # _may_veto checked it
+                return content
+            content = replace(content, flagged=False)
         request = self.classifiers.check_input(messages)
         if request.flagged:
-            prompt = messages if isinstance(messages, str) else _last_user(messages)
-            score = reader.score(prompt, response)
+            score = reader.score(prompt, response) if score is None else score
             if score >= reader.threshold:
                 return Verdict(
                     ANSWERED_STAGE,
@@ -49,8 +74,100 @@ class ExchangeCheck:
         return content
 
 
+def _may_veto(reader: ExchangeReader, content_score: float) -> bool:
+    return (
+        reader.veto is not None
+        and reader.content_sure is not None
+        and content_score < reader.content_sure
+    )
+
+
 def _last_user(messages: Sequence[Message]) -> str:
     return next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
 
 
-__all__ = ["ANSWERED_STAGE", "ExchangeCheck"]
+def calibrate_veto(
+    classifiers: ConstitutionalClassifiers,
+    val_rows: Sequence[dict],
+    seed: int = 0,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Choose the reader's `veto` and `content_sure` on the validation output rows (with their
+    carry-outs): `veto` keeps VETO_KEEPS_HARMFUL of the harmful answers the content flag
+    flags; `content_sure` is the highest step between the output threshold and 1 at which
+    harmful answers re-asked by everyday validation requests lose at most VETO_RECALL_LOSS of
+    recall. Sets both on `classifiers.exchange_reader`."""
+    from tqdm.auto import tqdm
+
+    reader = classifiers.exchange_reader
+    if reader is None:
+        raise ValueError("calibrate_veto needs classifiers with an exchange reader")
+    val = [r for r in val_rows if r["stage"] == "output"]
+    everyday = sorted({r["prompt"] for r in val if r.get("kind") == "helpful"})
+    # A carry-out's harm is in its request: re-asked by an everyday request it is no longer one.
+    harmful = [r for r in val if r["label"] == "harmful" and r.get("kind") != "carry_out"]
+    if not everyday or not harmful:
+        reader.veto = reader.content_sure = None
+        return {"veto": None, "content_sure": None, "why": "no everyday or harmful validation rows"}
+    rng = random.Random(f"re-asked:{seed}")
+    re_asked = [{**r, "prompt": rng.choice(everyday)} for r in harmful]
+    input_flags: dict[str, bool] = {}
+
+    def read(rows: list[dict], desc: str) -> list[tuple[bool, float, bool, bool, float]]:
+        read_rows = []
+        for r in tqdm(rows, desc=f"exchange veto: {desc}", disable=not progress):
+            if r["prompt"] not in input_flags:
+                input_flags[r["prompt"]] = classifiers.check_input(r["prompt"]).flagged
+            content = classifiers.check_output(r["prompt"], r["response"])
+            read_rows.append(
+                (
+                    r["label"] == "harmful",
+                    content.score,
+                    content.flagged,
+                    input_flags[r["prompt"]],
+                    reader.score(r["prompt"], r["response"]),
+                )
+            )
+        return read_rows
+
+    scored, re_scored = read(val, "val"), read(re_asked, "re-asked")
+    flagged_harmful = [s for h, _, flagged, _, s in scored if h and flagged]
+    if not flagged_harmful:
+        reader.veto = reader.content_sure = None
+        return {"veto": None, "content_sure": None, "why": "no content-flagged harmful rows"}
+    veto = float(np.quantile(flagged_harmful, 1 - VETO_KEEPS_HARMFUL, method="lower"))
+    output_threshold = classifiers.artifacts.calibration.output.default
+
+    def judge(row: tuple[bool, float, bool, bool, float], sure: float | None) -> bool:
+        _, content_score, content_flag, input_flag, score = row
+        kept = content_flag and (sure is None or content_score >= sure or score >= veto)
+        return kept or (input_flag and score >= reader.threshold)
+
+    def recall(rows: list[tuple[bool, float, bool, bool, float]], sure: float | None) -> float:
+        return sum(judge(r, sure) for r in rows) / len(rows)
+
+    floor = recall(re_scored, None) - VETO_RECALL_LOSS
+    sure = output_threshold
+    for step in range(1, CONTENT_SURE_STEPS + 1):
+        candidate = output_threshold + step * (1 - output_threshold) / CONTENT_SURE_STEPS
+        if recall(re_scored, candidate) < floor:
+            break
+        sure = candidate
+    reader.veto, reader.content_sure = veto, sure
+    return {
+        "veto": round(veto, 4),
+        "content_sure": round(sure, 4),
+        "val_f1_without": _f1([(r[0], judge(r, None)) for r in scored]),
+        "val_f1_with": _f1([(r[0], judge(r, sure)) for r in scored]),
+        "re_asked_recall_without": round(recall(re_scored, None), 4),
+        "re_asked_recall_with": round(recall(re_scored, sure), 4),
+    }
+
+
+def _f1(truth_guess: Sequence[tuple[bool, bool]]) -> float:
+    tp = sum(t and g for t, g in truth_guess)
+    wrong = sum(t != g for t, g in truth_guess)
+    return round(2 * tp / (2 * tp + wrong), 4) if tp else 0.0
+
+
+__all__ = ["ANSWERED_STAGE", "ExchangeCheck", "calibrate_veto"]

@@ -38,6 +38,10 @@ def exchange_text(request: str, answer: str) -> str:
 class ExchangeReader(AdapterGraph):
     adapter: Path  # a folder: the LoRA adapter and HEAD_FILE
     threshold: float
+    # A content flag on a finished exchange stands unless its output score is under
+    # `content_sure` and the reader scores the pair under `veto` (classifiers/exchange.py).
+    veto: float | None = None
+    content_sure: float | None = None
     reader: Any = field(default=None, repr=False)  # a BandReader, loaded at first use
 
     def score(self, request: str, answer: str) -> float:
@@ -49,13 +53,25 @@ class ExchangeReader(AdapterGraph):
         return reader.score_ids(ids)
 
     def save(self, directory: Path) -> None:
-        record = {"threshold": self.threshold, "keeps_harmful": KEEPS_HARMFUL}
+        record = {
+            "threshold": self.threshold,
+            "keeps_harmful": KEEPS_HARMFUL,
+            "veto": self.veto,
+            "content_sure": self.content_sure,
+        }
         self._save(directory, ADAPTER_DIR, RECORD_FILE, record)
 
     @classmethod
     def load(cls, directory: Path) -> ExchangeReader | None:
         record = cls._record(directory, ADAPTER_DIR, RECORD_FILE)
-        return None if record is None else cls(directory / ADAPTER_DIR, record["threshold"])
+        if record is None:
+            return None
+        return cls(
+            directory / ADAPTER_DIR,
+            record["threshold"],
+            record.get("veto"),
+            record.get("content_sure"),
+        )
 
 
 def train_exchange_reader(

@@ -24,6 +24,7 @@ from refusalkit.classifiers.encoder import (
     stream_windows,
 )
 from refusalkit.classifiers.evaluate import evaluate
+from refusalkit.classifiers.exchange import calibrate_veto
 from refusalkit.classifiers.exchange_reader import train_exchange_reader
 from refusalkit.classifiers.heads import balanced_weights, fit_softmax, fit_streaming
 from refusalkit.classifiers.options import TrainOptions
@@ -306,14 +307,16 @@ def _train_exchange_reader(
     val_rows: Sequence[dict],
     options: TrainOptions,
 ) -> dict[str, Any]:
+    reader_val = reader_rows(options, val_rows, "val")
     reader, report = train_exchange_reader(
         reader_rows(options, train_rows, "train"),
-        reader_rows(options, val_rows, "val"),
+        reader_val,
         options.out,
         options.seed,
         options.progress,
     )
     classifiers.exchange_reader = reader
+    report["veto"] = calibrate_veto(classifiers, reader_val, options.seed, options.progress)
     reader.save(options.out)
     return report
 

@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from refusalkit.classifiers import ConstitutionalClassifiers
 from refusalkit.classifiers.constitutional import Verdict
-from refusalkit.classifiers.exchange import ANSWERED_STAGE, ExchangeCheck
+from refusalkit.classifiers.exchange import ExchangeCheck
 from refusalkit.datasets import eval_sets as datasets
 from refusalkit.datasets import public as public_data
 from refusalkit.evals.bench import text_of_tokens
@@ -179,7 +179,8 @@ def bench_classifiers(
         verdict = exchange_check.check(row.prompt, row.completion)
         exchange_ms.append((time.perf_counter() - started) * 1000)
         guesses.append(verdict.flagged)
-        content_guesses.append(verdict.flagged and verdict.stage != ANSWERED_STAGE)
+        # what the streaming guard reads: the output classifier alone, no reader
+        content_guesses.append(classifiers.check_output(row.prompt, row.completion).flagged)
     usable = len(exchanges)
     tp, fp, fn, correct = _confusion(truths, guesses)
 
