@@ -49,6 +49,16 @@ def test_band_and_threshold_keep_both_benign_pools_under_their_targets():
     assert lower[n : 2 * n].mean() > 0.02 or lower[2 * n :].mean() > 0.05
 
 
+def test_a_band_without_a_high_edge_sends_every_readable_score_above_its_low_edge():
+    rows = _rows([("harmful", "aart")] * 100 + [("harmless", "benign")] * 100)
+    first = np.concatenate([np.linspace(0.5, 1.0, 100), np.linspace(0.0, 0.9, 100)])
+    second = np.concatenate([np.full(100, 0.9), np.full(100, 0.1)])
+    readable = np.ones(len(rows), dtype=bool)
+    band = choose_band(first, second, rows, readable, 0.7, CascadeTargets(band_fpr=None))
+    assert band.contains(1.0) and band.contains(float(np.float32(1.0)))
+    assert band.threshold <= 0.9
+
+
 def test_shipped_second_stage_reads_the_band_and_separates_plain_requests(tmp_path):
     from refusalkit.classifiers import ConstitutionalClassifiers
 

@@ -21,6 +21,9 @@ from refusalkit.config import load_settings
 EVERYDAY_SOURCES = {"benign", "cvalues_zh", "do_not_answer"}
 
 
+# Above every probability: a band without a high edge.
+NO_HIGH_EDGE = 1.0 + 1e-6
+
 # A look-alike source this large on validation gets its own budget (smaller ones are noise).
 MIN_SOURCE_POOL = 100
 
@@ -30,7 +33,9 @@ class CascadeTargets:
     everyday_fpr: float = 0.02  # share of everyday validation prompts flagged, at most
     lookalike_fpr: float = 0.05  # share of look-alike validation prompts flagged, at most
     band_recall: float = 0.97  # harmful validation rows at or above the band's low edge
-    band_fpr: float = 0.002  # benign validation rows at or above the band's high edge
+    # benign validation rows at or above the band's high edge; None: no high edge (every
+    # readable input at or above the low edge goes to the second stage)
+    band_fpr: float | None = 0.002
 
 
 def first_stage_features(
@@ -77,8 +82,11 @@ def choose_band(
     lookalike = ~harmful & ~everyday
     low = float(np.quantile(first[harmful], 1 - targets.band_recall)) if harmful.any() else 0.0
     benign_sorted = np.sort(first[~harmful])[::-1]
-    high_index = int(np.floor(targets.band_fpr * len(benign_sorted)))
-    high = float(np.nextafter(benign_sorted[high_index], 1.0)) if len(benign_sorted) else 1.0
+    if targets.band_fpr is None:
+        high = NO_HIGH_EDGE
+    else:
+        high_index = int(np.floor(targets.band_fpr * len(benign_sorted)))
+        high = float(np.nextafter(benign_sorted[high_index], 1.0)) if len(benign_sorted) else 1.0
     low, high = min(low, stage_one_threshold), max(high, stage_one_threshold)
     short = np.asarray(readable, dtype=bool)
     in_band = (first >= low) & (first < high) & short
