@@ -51,10 +51,11 @@ class ExchangeCheck:
         prompt = messages if isinstance(messages, str) else _last_user(messages)
         score: float | None = None
         if content.flagged:
-            if not _may_veto(reader, content.score):
+            veto = _veto_for(reader, content.score)
+            if veto is None:
                 return content
             score = reader.score(prompt, response)
-            if score >= reader.veto:  # type: ignore[operator]  # _may_veto checked it
+            if score >= veto:
                 return content
             content = replace(content, flagged=False)
         request = self.classifiers.check_input(messages)
@@ -74,12 +75,12 @@ class ExchangeCheck:
         return content
 
 
-def _may_veto(reader: ExchangeReader, content_score: float) -> bool:
-    return (
-        reader.veto is not None
-        and reader.content_sure is not None
-        and content_score < reader.content_sure
-    )
+def _veto_for(reader: ExchangeReader, content_score: float) -> float | None:
+    """The reader score a content flag of this output score must reach to stand, or None when
+    the flag stands regardless (no veto calibrated, or the output classifier is sure)."""
+    if reader.veto is None or reader.content_sure is None or content_score >= reader.content_sure:
+        return None
+    return reader.veto
 
 
 def _last_user(messages: Sequence[Message]) -> str:
