@@ -95,7 +95,8 @@ def test_a_content_flag_under_content_sure_falls_when_the_reader_scores_under_th
     monkeypatch.setattr(reader, "content_sure", content.score + 1e-6)
     monkeypatch.setattr(reader, "veto", score + 1e-6)
     verdict = check.check(BOMB, RECIPE)
-    assert not verdict.flagged and verdict.stage == "output"
+    assert not verdict.flagged and verdict.stage == ANSWERED_STAGE
+    assert verdict.score == pytest.approx(score) and verdict.threshold == reader.veto
     monkeypatch.setattr(reader, "veto", score)  # the reader reaches the veto: the flag stands
     assert check.check(BOMB, RECIPE).flagged
     monkeypatch.setattr(reader, "veto", score + 1e-6)

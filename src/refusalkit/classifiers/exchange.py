@@ -12,7 +12,8 @@ never generates an answer to a flagged request.
 The reader also reads what the content flag flags, as the input's second stage reads the first
 stage's band: a content flag whose output score is under `content_sure` is dropped when the
 reader scores the pair under `veto` (a refusal, an answer to a look-alike). Both are chosen on
-validation by `calibrate_veto`; the streaming guard keeps the content flag as it is.
+validation by `calibrate_veto`; the streaming guard keeps the content flag as it is. A vetoed
+flag comes back unflagged with stage "exchange", the reader's score and the veto as threshold.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -57,7 +57,8 @@ class ExchangeCheck:
             score = reader.score(prompt, response)
             if score >= veto:
                 return content
-            content = replace(content, flagged=False)
+            # unflagged, and saying why: the reader's score under the veto
+            content = Verdict(ANSWERED_STAGE, False, score, content.category, veto)
         request = self.classifiers.check_input(messages)
         if request.flagged:
             score = reader.score(prompt, response) if score is None else score
