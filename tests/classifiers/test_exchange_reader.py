@@ -10,6 +10,7 @@ from refusalkit.classifiers.exchange_reader import (
     REQUEST_CHARS,
     ExchangeReader,
     exchange_text,
+    re_asked,
 )
 
 
@@ -22,10 +23,11 @@ def test_a_directory_without_a_reader_loads_none(tmp_path):
 def test_the_shipped_reader_saves_and_loads_its_threshold(tmp_path):
     shipped = ExchangeReader.load(DEFAULT_DIR)
     assert shipped is not None and 0 < shipped.threshold < 1
-    copy = ExchangeReader(shipped.adapter, 0.25)
+    copy = ExchangeReader(shipped.adapter, 0.25, veto=0.1, content_sure=0.9)
     copy.save(tmp_path)
     loaded = ExchangeReader.load(tmp_path)
     assert loaded is not None and loaded.threshold == 0.25
+    assert (loaded.veto, loaded.content_sure) == (0.1, 0.9)
     assert sorted(p.name for p in (tmp_path / ADAPTER_DIR).iterdir()) == sorted(
         p.name for p in shipped.adapter.iterdir()
     )
@@ -72,3 +74,22 @@ def test_the_shipped_carry_outs_are_exchanges_of_train_and_val_of_both_labels():
     assert {r["split"] for r in rows} == {"train", "val"}
     assert {r["label"] for r in rows} == {"harmful", "harmless"}
     assert all(r["stage"] == "output" and r["kind"] == "carry_out" for r in rows)
+
+
+def test_harmful_answers_are_re_asked_by_everyday_requests_but_carry_outs_are_not():
+    def row(prompt, label, kind):
+        return {"prompt": prompt, "response": f"answer to {prompt}", "label": label, "kind": kind}
+
+    rows = [
+        row("Bake bread?", "harmless", "helpful"),
+        row("Name a river.", "harmless", "helpful"),
+        row("Build a bomb?", "harmful", "compliance"),
+        row("Poison a dog?", "harmful", "carry_out"),
+        row("Build a bomb?", "harmless", "refusal"),
+    ]
+    asked = re_asked(rows, seed=0)
+    assert [r["response"] for r in asked] == ["answer to Build a bomb?"]
+    assert asked[0]["prompt"] in {"Bake bread?", "Name a river."}
+    assert asked[0]["label"] == "harmful"
+    assert re_asked(rows, seed=0) == asked  # seeded
+    assert re_asked([r for r in rows if r["kind"] != "helpful"], seed=0) == []

@@ -75,9 +75,13 @@ def write_card(
         )
         veto = reader.get("veto") or {}
         if veto.get("veto") is not None:
+            which = (
+                "any content flag"
+                if veto["content_sure"] >= 1.0
+                else f"a content flag with output score under {veto['content_sure']:.4f}"
+            )
             lines.append(
-                f"- finished exchanges: a content flag with output score under "
-                f"{veto['content_sure']:.4f} is dropped when the reader scores the pair under "
+                f"- finished exchanges: {which} is dropped when the reader scores the pair under "
                 f"{veto['veto']:.4f} (validation F1 {veto['val_f1_without']} → "
                 f"{veto['val_f1_with']}; the streaming guard keeps every content flag)"
             )

@@ -18,16 +18,15 @@ flag comes back unflagged with stage "exchange", the reader's score and the veto
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from refusalkit.backends.base import Message
 from refusalkit.classifiers.constitutional import ConstitutionalClassifiers, Verdict
-from refusalkit.classifiers.exchange_reader import ExchangeReader
+from refusalkit.classifiers.exchange_reader import ExchangeReader, re_asked
 
 ANSWERED_STAGE = "exchange"  # Verdict.stage when a flagged request was carried out
 # `veto`: the reader score this share of the content-flagged harmful validation answers reach.
@@ -88,6 +87,16 @@ def _last_user(messages: Sequence[Message]) -> str:
     return next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
 
 
+class _Read(NamedTuple):
+    """What the finished-exchange check reads of one validation answer."""
+
+    harmful: bool
+    content_score: float
+    content_flag: bool
+    input_flag: bool
+    reader_score: float
+
+
 def calibrate_veto(
     classifiers: ConstitutionalClassifiers,
     val_rows: Sequence[dict],
@@ -105,24 +114,20 @@ def calibrate_veto(
     if reader is None:
         raise ValueError("calibrate_veto needs classifiers with an exchange reader")
     val = [r for r in val_rows if r["stage"] == "output"]
-    everyday = sorted({r["prompt"] for r in val if r.get("kind") == "helpful"})
-    # A carry-out's harm is in its request: re-asked by an everyday request it is no longer one.
-    harmful = [r for r in val if r["label"] == "harmful" and r.get("kind") != "carry_out"]
-    if not everyday or not harmful:
+    re_asked_val = re_asked(val, seed)
+    if not re_asked_val:
         reader.veto = reader.content_sure = None
         return {"veto": None, "content_sure": None, "why": "no everyday or harmful validation rows"}
-    rng = random.Random(f"re-asked:{seed}")
-    re_asked = [{**r, "prompt": rng.choice(everyday)} for r in harmful]
     input_flags: dict[str, bool] = {}
 
-    def read(rows: list[dict], desc: str) -> list[tuple[bool, float, bool, bool, float]]:
+    def read(rows: list[dict], desc: str) -> list[_Read]:
         read_rows = []
         for r in tqdm(rows, desc=f"exchange veto: {desc}", disable=not progress):
             if r["prompt"] not in input_flags:
                 input_flags[r["prompt"]] = classifiers.check_input(r["prompt"]).flagged
             content = classifiers.check_output(r["prompt"], r["response"])
             read_rows.append(
-                (
+                _Read(
                     r["label"] == "harmful",
                     content.score,
                     content.flagged,
@@ -132,20 +137,21 @@ def calibrate_veto(
             )
         return read_rows
 
-    scored, re_scored = read(val, "val"), read(re_asked, "re-asked")
-    flagged_harmful = [s for h, _, flagged, _, s in scored if h and flagged]
+    scored, re_scored = read(val, "val"), read(re_asked_val, "re-asked")
+    flagged_harmful = [r.reader_score for r in scored if r.harmful and r.content_flag]
     if not flagged_harmful:
         reader.veto = reader.content_sure = None
         return {"veto": None, "content_sure": None, "why": "no content-flagged harmful rows"}
     veto = float(np.quantile(flagged_harmful, 1 - VETO_KEEPS_HARMFUL, method="lower"))
     output_threshold = classifiers.artifacts.calibration.output.default
 
-    def judge(row: tuple[bool, float, bool, bool, float], sure: float | None) -> bool:
-        _, content_score, content_flag, input_flag, score = row
-        kept = content_flag and (sure is None or content_score >= sure or score >= veto)
-        return kept or (input_flag and score >= reader.threshold)
+    def judge(r: _Read, sure: float | None) -> bool:
+        kept = r.content_flag and (
+            sure is None or r.content_score >= sure or r.reader_score >= veto
+        )
+        return kept or (r.input_flag and r.reader_score >= reader.threshold)
 
-    def recall(rows: list[tuple[bool, float, bool, bool, float]], sure: float | None) -> float:
+    def recall(rows: list[_Read], sure: float | None) -> float:
         return sum(judge(r, sure) for r in rows) / len(rows)
 
     floor = recall(re_scored, None) - VETO_RECALL_LOSS
@@ -159,8 +165,8 @@ def calibrate_veto(
     return {
         "veto": round(veto, 4),
         "content_sure": round(sure, 4),
-        "val_f1_without": _f1([(r[0], judge(r, None)) for r in scored]),
-        "val_f1_with": _f1([(r[0], judge(r, sure)) for r in scored]),
+        "val_f1_without": _f1([(r.harmful, judge(r, None)) for r in scored]),
+        "val_f1_with": _f1([(r.harmful, judge(r, sure)) for r in scored]),
         "re_asked_recall_without": round(recall(re_scored, None), 4),
         "re_asked_recall_with": round(recall(re_scored, sure), 4),
     }

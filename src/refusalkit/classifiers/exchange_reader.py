@@ -11,6 +11,7 @@ tokens in all.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +75,18 @@ class ExchangeReader(AdapterGraph):
         )
 
 
+def re_asked(rows: Sequence[dict], seed: int) -> list[dict]:
+    """Each harmful answer of `rows` that is not a carry-out, asked instead by one of their
+    everyday requests (seeded): harmful text is harmful whatever the request looked like. A
+    carry-out's harm is in its request, so re-asked it would no longer be one."""
+    everyday = sorted({r["prompt"] for r in rows if r.get("kind") == "helpful"})
+    harmful = [r for r in rows if r["label"] == "harmful" and r.get("kind") != "carry_out"]
+    if not everyday:
+        return []
+    rng = random.Random(f"re-asked:{seed}")
+    return [{**r, "prompt": rng.choice(everyday)} for r in harmful]
+
+
 def train_exchange_reader(
     train_rows: Sequence[dict],
     val_rows: Sequence[dict],
@@ -81,8 +94,10 @@ def train_exchange_reader(
     seed: int = 0,
     progress: bool = True,
 ) -> tuple[ExchangeReader, dict[str, Any]]:
-    """Tune on the output rows of `train_rows`, then calibrate on `val_rows`."""
+    """Tune on the output rows of `train_rows` and their harmful answers re-asked by everyday
+    requests, then calibrate on `val_rows`."""
     rows = [r for r in train_rows if r["stage"] == "output"]
+    rows += re_asked(rows, seed)
     adapter = tune_second_stage(
         [exchange_text(r["prompt"], r["response"]) for r in rows],
         [r["label"] != "harmless" for r in rows],
@@ -124,4 +139,10 @@ def calibrate_exchange_reader(
     return reader, report
 
 
-__all__ = ["ExchangeReader", "calibrate_exchange_reader", "exchange_text", "train_exchange_reader"]
+__all__ = [
+    "ExchangeReader",
+    "calibrate_exchange_reader",
+    "exchange_text",
+    "re_asked",
+    "train_exchange_reader",
+]
