@@ -19,7 +19,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from refusalkit.jsonl import read_rows
+from refusalkit.jsonl import atomic_jsonl, read_rows
 from refusalkit.models import embedded_gguf_path
 from refusalkit.synth.prompts import REFUSAL_RE
 
@@ -115,7 +115,7 @@ def write_carry_outs(
             handle.flush()
             done.append(record)
     rows = [d["row"] for d in done if d["row"] is not None]
-    with out.open("w", encoding="utf-8") as handle:
+    with atomic_jsonl(out) as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     partial.unlink()
