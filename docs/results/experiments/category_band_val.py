@@ -1,0 +1,122 @@
+"""#21 experiment: the second stage's threshold per first-stage category, against the shared
+threshold, on validation rows only, cross-fitted: fit on one half (split by a hash of the text),
+judge on the other, both ways. Caches the scores in SCORES (an .npz) so reruns are quick.
+Run: `category_band_val.py SCORES`."""
+
+import hashlib
+import sys
+from pathlib import Path
+
+import numpy as np
+from shipped_rows import shipped_splits
+from tqdm import tqdm
+
+from refusalkit.classifiers import ConstitutionalClassifiers
+from refusalkit.classifiers.cascade import EVERYDAY_SOURCES, CascadeTargets, choose_band
+
+EVERYDAY_MAX, LOOKALIKE_MAX = 0.02, 0.05
+MIN_SOURCE_ROWS, MIN_CATEGORY_HARMFUL = 50, 30
+
+classifiers = ConstitutionalClassifiers.load()
+stage = classifiers.second_stage
+splits, _ = shipped_splits(classifiers)
+val = [r for r in splits["val"] if r["stage"] == "input"]
+cache = Path(sys.argv[1])
+if not cache.exists():
+    first = np.zeros(len(val), np.float32)
+    category = []
+    for i, row in enumerate(tqdm(val, desc="first stage")):
+        first[i], cat, _ = classifiers.first_stage(classifiers.input_features(row["text"]))
+        category.append(cat)
+    stage.warm()
+    readable = np.array([stage.reader.reads(r["text"]) for r in val])
+    second = np.zeros(len(val), np.float32)
+    for i in tqdm(np.flatnonzero(readable & (first >= stage.band.low)), desc="second stage"):
+        second[i] = stage.reader.score(val[i]["text"])
+    np.savez(cache, first=first, category=np.array(category), readable=readable, second=second)
+saved = np.load(cache)
+first, second, readable = saved["first"], saved["second"], saved["readable"]
+category = saved["category"]
+harmful = np.array([r["label"] == "harmful" for r in val])
+source = np.array([r["source"] for r in val])
+everyday = ~harmful & np.isin(source, sorted(EVERYDAY_SOURCES))
+lookalike = ~harmful & ~everyday
+band = stage.band
+in_band = readable & (first >= band.low) & (first < band.high)
+outside = np.where(readable, first >= band.high, first >= classifiers.artifacts.calibration.input.default)
+half = np.array([int(hashlib.sha256(r["text"].encode()).hexdigest()[:8], 16) % 2 for r in val])
+categories = sorted(set(category.tolist()))
+
+
+def flags(thresholds: dict[str, float], shared: float) -> np.ndarray:
+    per_row = np.array([thresholds.get(c, shared) for c in category])
+    return np.where(in_band, second >= per_row, outside)
+
+
+def within_budget(flagged: np.ndarray, rows: np.ndarray) -> bool:
+    if flagged[rows & everyday].mean() > EVERYDAY_MAX:
+        return False
+    if flagged[rows & lookalike].mean() > LOOKALIKE_MAX:
+        return False
+    for s in np.unique(source[rows & lookalike]):
+        pool = rows & lookalike & (source == s)
+        if pool.sum() >= MIN_SOURCE_ROWS and flagged[pool].mean() > LOOKALIKE_MAX:
+            return False
+    return True
+
+
+def per_category(rows: np.ndarray, shared: float) -> dict[str, float]:
+    thresholds: dict[str, float] = {}
+    for _ in range(3):
+        for c in categories:
+            mine = rows & in_band & (category == c)
+            if (mine & harmful).sum() < MIN_CATEGORY_HARMFUL:
+                continue
+            best_t = thresholds.get(c, shared)
+            best = flags(thresholds, shared)[rows & harmful].mean()
+            for t in sorted({*second[mine].tolist(), 1.0}):
+                trial = {**thresholds, c: t}
+                flagged = flags(trial, shared)
+                recall = flagged[rows & harmful].mean()
+                if within_budget(flagged, rows) and recall > best + 1e-9:
+                    best, best_t = recall, t
+            thresholds[c] = best_t
+    return thresholds
+
+
+def report(flagged: np.ndarray, rows: np.ndarray) -> tuple[int, int, int, int, int, int]:
+    return (
+        int(flagged[rows & harmful].sum()),
+        int((rows & harmful).sum()),
+        int(flagged[rows & everyday].sum()),
+        int((rows & everyday).sum()),
+        int(flagged[rows & lookalike].sum()),
+        int((rows & lookalike).sum()),
+    )
+
+
+totals = {"shared": np.zeros(6, int), "per_category": np.zeros(6, int)}
+for fit_half in (0, 1):
+    fit, judge = half == fit_half, half != fit_half
+    picked = [i for i in range(len(val)) if fit[i]]
+    fit_band = choose_band(
+        first[fit],
+        second[fit],
+        [val[i] for i in picked],
+        readable[fit],
+        classifiers.artifacts.calibration.input.default,
+        CascadeTargets(),
+    )
+    shared = fit_band.threshold
+    thresholds = per_category(fit, shared)
+    print(f"fit on half {fit_half}: shared {shared:.4f}; per category", {
+        c: round(t, 4) for c, t in thresholds.items()
+    })
+    for name, flagged in (("shared", flags({}, shared)), ("per_category", flags(thresholds, shared))):
+        counts = report(flagged, judge)
+        totals[name] += counts
+        print(f"  judged on half {1 - fit_half}: {name} recall {counts[0]}/{counts[1]}"
+              f" everyday {counts[2]}/{counts[3]} look-alikes {counts[4]}/{counts[5]}")
+for name, c in totals.items():
+    print(f"both halves, {name}: recall {c[0] / c[1]:.4f} everyday {c[2] / c[3]:.4f}"
+          f" look-alikes {c[4] / c[5]:.4f}")
