@@ -43,7 +43,9 @@ everyday = ~harmful & np.isin(source, sorted(EVERYDAY_SOURCES))
 lookalike = ~harmful & ~everyday
 band = stage.band
 in_band = readable & (first >= band.low) & (first < band.high)
-outside = np.where(readable, first >= band.high, first >= classifiers.artifacts.calibration.input.default)
+outside = np.where(
+    readable, first >= band.high, first >= classifiers.artifacts.calibration.input.default
+)
 half = np.array([int(hashlib.sha256(r["text"].encode()).hexdigest()[:8], 16) % 2 for r in val])
 categories = sorted(set(category.tolist()))
 
@@ -109,14 +111,22 @@ for fit_half in (0, 1):
     )
     shared = fit_band.threshold
     thresholds = per_category(fit, shared)
-    print(f"fit on half {fit_half}: shared {shared:.4f}; per category", {
-        c: round(t, 4) for c, t in thresholds.items()
-    })
-    for name, flagged in (("shared", flags({}, shared)), ("per_category", flags(thresholds, shared))):
+    print(
+        f"fit on half {fit_half}: shared {shared:.4f}; per category",
+        {c: round(t, 4) for c, t in thresholds.items()},
+    )
+    for name, flagged in (
+        ("shared", flags({}, shared)),
+        ("per_category", flags(thresholds, shared)),
+    ):
         counts = report(flagged, judge)
         totals[name] += counts
-        print(f"  judged on half {1 - fit_half}: {name} recall {counts[0]}/{counts[1]}"
-              f" everyday {counts[2]}/{counts[3]} look-alikes {counts[4]}/{counts[5]}")
+        print(
+            f"  judged on half {1 - fit_half}: {name} recall {counts[0]}/{counts[1]}"
+            f" everyday {counts[2]}/{counts[3]} look-alikes {counts[4]}/{counts[5]}"
+        )
 for name, c in totals.items():
-    print(f"both halves, {name}: recall {c[0] / c[1]:.4f} everyday {c[2] / c[3]:.4f}"
-          f" look-alikes {c[4] / c[5]:.4f}")
+    print(
+        f"both halves, {name}: recall {c[0] / c[1]:.4f} everyday {c[2] / c[3]:.4f}"
+        f" look-alikes {c[4] / c[5]:.4f}"
+    )
