@@ -1,7 +1,9 @@
 """#21 experiment: the second stage's threshold per first-stage category, against the shared
 threshold, on validation rows only, cross-fitted: fit on one half (split by a hash of the text),
 judge on the other, both ways. Caches the scores in SCORES (an .npz) so reruns are quick.
-Run: `category_band_val.py SCORES`."""
+`mix`: in the band, logit(second) + w * logit(first) instead of the second stage's score alone,
+w and its threshold fitted on one half, judged on the other (w = 0 is the shipped rule).
+Run: `category_band_val.py SCORES [category|mix]`."""
 
 import hashlib
 import sys
@@ -97,6 +99,52 @@ def report(flagged: np.ndarray, rows: np.ndarray) -> tuple[int, int, int, int, i
     )
 
 
+def logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p.astype(np.float64), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def mix_flags(w: float, threshold: float) -> np.ndarray:
+    return np.where(in_band, logit(second) + w * logit(first) >= threshold, outside)
+
+
+def best_threshold(w: float, rows: np.ndarray) -> tuple[float, float]:
+    """The lowest threshold on the mixed score within budget on `rows`, and its recall there."""
+    z = logit(second) + w * logit(first)
+    for t in sorted(set(z[rows & in_band].tolist())):
+        flagged = mix_flags(w, t)
+        if within_budget(flagged, rows):
+            return t, float(flagged[rows & harmful].mean())
+    return np.inf, float(outside[rows & harmful].mean())
+
+
+def mix() -> None:
+    totals = {"w=0": np.zeros(6, int), "best w": np.zeros(6, int)}
+    for fit_half in (0, 1):
+        fit, judge = half == fit_half, half != fit_half
+        fitted = {w: best_threshold(w, fit) for w in (0.0, 0.25, 0.5, 1.0, 2.0)}
+        print(
+            f"fit on half {fit_half}:",
+            {w: (round(t, 3), round(r, 4)) for w, (t, r) in fitted.items()},
+        )
+        best = max((w for w in fitted if w > 0), key=lambda w: (fitted[w][1], -w))
+        for name, w in (("w=0", 0.0), ("best w", best)):
+            counts = report(mix_flags(w, fitted[w][0]), judge)
+            totals[name] += counts
+            print(
+                f"  judged on half {1 - fit_half}: {name} ({w}) recall {counts[0]}/{counts[1]}"
+                f" everyday {counts[2]}/{counts[3]} look-alikes {counts[4]}/{counts[5]}"
+            )
+    for name, c in totals.items():
+        print(
+            f"both halves, {name}: recall {c[0] / c[1]:.4f} everyday {c[2] / c[3]:.4f}"
+            f" look-alikes {c[4] / c[5]:.4f}"
+        )
+
+
+if len(sys.argv) > 2 and sys.argv[2] == "mix":
+    mix()
+    sys.exit()
 totals = {"shared": np.zeros(6, int), "per_category": np.zeros(6, int)}
 for fit_half in (0, 1):
     fit, judge = half == fit_half, half != fit_half
