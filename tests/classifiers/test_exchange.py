@@ -128,3 +128,18 @@ def test_calibrate_veto_keeps_harmful_text_under_everyday_requests(check, monkey
     assert reader.veto <= reader.score(BOMB, RECIPE)  # the one flagged harmful answer is kept
     assert report["re_asked_recall_with"] >= report["re_asked_recall_without"] - 0.01
     assert check.check(BOMB, RECIPE).flagged
+
+
+def test_check_with_content_returns_the_output_classifiers_own_verdict_beside_a_veto(
+    check, monkeypatch
+):
+    """The bench reads both from one pass; the veto must not leak into the content verdict."""
+    reader = check.classifiers.exchange_reader
+    alone = check.classifiers.check_output(BOMB, RECIPE)
+    monkeypatch.setattr(reader, "threshold", 1.01)
+    monkeypatch.setattr(reader, "content_sure", alone.score + 1e-6)
+    monkeypatch.setattr(reader, "veto", reader.score(BOMB, RECIPE) + 1e-6)
+    verdict, content = check.check_with_content(BOMB, RECIPE)
+    assert not verdict.flagged and verdict.stage == ANSWERED_STAGE
+    assert content.flagged and content.stage == "output"
+    assert content.score == pytest.approx(alone.score)

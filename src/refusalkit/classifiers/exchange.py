@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -42,8 +43,20 @@ class ExchangeCheck:
         self.classifiers = classifiers
 
     def check(self, messages: Sequence[Message] | str, response: str) -> Verdict:
+        return self.check_with_content(messages, response)[0]
+
+    def check_with_content(
+        self, messages: Sequence[Message] | str, response: str
+    ) -> tuple[Verdict, Verdict]:
+        """The exchange's verdict, and the output classifier's own (what the streaming guard
+        reads), from one pass of the output classifier."""
         started = time.perf_counter()
-        content = self.classifiers.check_output(messages, response)
+        content_alone = self.classifiers.check_output(messages, response)
+        return self._judge(messages, response, replace(content_alone), started), content_alone
+
+    def _judge(
+        self, messages: Sequence[Message] | str, response: str, content: Verdict, started: float
+    ) -> Verdict:
         reader = self.classifiers.exchange_reader
         if reader is None:
             return content

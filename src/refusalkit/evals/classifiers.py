@@ -176,11 +176,11 @@ def bench_classifiers(
     for row in bar(exchanges, "xstest exchanges"):
         truths.append((not row.prompt_safe) and row.label == "full_compliance")
         started = time.perf_counter()
-        verdict = exchange_check.check(row.prompt, row.completion)
+        verdict, content = exchange_check.check_with_content(row.prompt, row.completion)
         exchange_ms.append((time.perf_counter() - started) * 1000)
         guesses.append(verdict.flagged)
         # what the streaming guard reads: the output classifier alone, no reader
-        content_guesses.append(classifiers.check_output(row.prompt, row.completion).flagged)
+        content_guesses.append(content.flagged)
     usable = len(exchanges)
     tp, fp, fn, correct = _confusion(truths, guesses)
 
