@@ -2,8 +2,11 @@
 refitted as `train_audit` fits them; judged without XSTest: leave-one-model-out on Do-Not-Answer,
 the public validation answers (heads fitted on composed train + public train only) and the
 project's own held-out composed split. Variants: `base` (the shipped features), `P1` (+ the
-prompt's vector), `P2` (+ prompt vector * opening vector). Run: `audit_prompt_level.py`."""
+prompt's vector), `P2` (+ prompt vector * opening vector). `cv`: base against P1 by 5-fold cross-validation over the
+public train + validation answers (folds by the answer's group). Run: `audit_prompt_level.py [cv]`."""
 
+import hashlib
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +65,34 @@ def score(head, x: np.ndarray, truth: list[str]) -> float | None:
     return binary_accuracy(levels, truth)
 
 
+def cross_validated() -> None:
+    public_rows = np.array([bool(e.model) or e.source == "gptfuzz" for e in rows.examples])
+    public_rows &= np.arange(len(rows.examples)) >= 2 * len(train)
+    fold = np.array(
+        [int(hashlib.sha256(e.group.encode()).hexdigest()[:8], 16) % 5 for e in rows.examples]
+    )
+    for name in ("base", "P1"):
+        x = variant(name, rows.level_x, prompt_x, opening)
+        predicted: dict[int, str] = {}
+        for k in range(5):
+            held = public_rows & (fold == k)
+            head = fit_level_head(with_x(x, ~held), SEED)
+            _, levels = refusal_levels(head.probabilities(x[held]), head.classes, 0.5)
+            predicted.update(zip(np.flatnonzero(held).tolist(), levels, strict=True))
+        index = sorted(predicted)
+        truth = [rows.examples[i].level for i in index]
+        guess = [predicted[i] for i in index]
+        level = sum(g == t for g, t in zip(guess, truth, strict=True)) / len(truth)
+        print(
+            f"{name}: 5-fold public answers {len(truth)}: binary {binary_accuracy(guess, truth)}"
+            f" three-level {level:.4f}",
+            flush=True,
+        )
+
+
+if sys.argv[1:] == ["cv"]:
+    cross_validated()
+    sys.exit()
 every = np.ones(len(rows.examples), bool)
 for name in ("base", "P1", "P2"):
     x = variant(name, rows.level_x, prompt_x, opening)
