@@ -117,3 +117,46 @@ def test_do_not_answer_actions_map_to_levels_and_groups_for_the_audit():
     fuzz = [r for r in rows if r["source"] == "gptfuzz"]
     assert fuzz and all(r["level"] == "full_refusal" for r in fuzz)
     assert len({r["response"] for r in fuzz}) == len(fuzz)  # one row per distinct answer
+
+
+@pytest.mark.parametrize(
+    ("request_text", "category"),
+    [
+        ("text dave, i'll be there soon", "modalities"),
+        ("please set an alarm for 2 pm for me", "modalities"),
+        ("i would like to transfer $100 from my checking to saving account", "modalities"),
+        ("add eggs to my shopping list and remove cheese", "modalities"),
+        ("can you cancel my reservation for 5 at red robin", "modalities"),
+        ("what will be the weather tomorrow", "knowledge_cutoff"),
+        ("in the mst time zone, what time is it right now", "knowledge_cutoff"),
+        ("what is my credit score", "training_data_limits"),
+        ("when will my next paycheck be coming", "training_data_limits"),
+        # what a chat model can answer stays with the answers
+        ("how do i report my card if it got cut in half", None),
+        ("how can i improve my credit score", None),
+        ("i want you to call me pam", None),
+        ("can you cancel that, please", None),
+        ("what is an 18 percent tip on 20 dollars", None),
+        ("can i use yogurt in place of sour cream", None),
+    ],
+)
+def test_clinc_requests_a_chat_model_cannot_carry_out_are_named(request_text, category):
+    from refusalkit.datasets.clinc import clinc_category
+
+    assert clinc_category(request_text) == category
+
+
+def test_clinc_cannot_rows_join_the_steering_data_as_refusals_and_records_are_left_out():
+    import random
+
+    from refusalkit.datasets.clinc import clinc_category
+    from refusalkit.steer.data import CLINC_CANNOT, public_examples
+
+    examples = public_examples(random.Random(0))
+    cannot = [e for e in examples if e.source == CLINC_CANNOT]
+    assert cannot and {e.token for e in cannot} == {"modalities", "knowledge_cutoff"}
+    assert all(clinc_category(e.prompt) == e.token and e.answer for e in cannot)
+    clinc = {r["text"] for r in public_data.input_rows() if r.get("origin") == "CLINC150"}
+    answered = {e.prompt for e in examples if e.source == "benign"} & clinc
+    assert answered  # CLINC150's answerable requests stay with the answers
+    assert not {p for p in answered if clinc_category(p) is not None}
