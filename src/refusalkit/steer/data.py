@@ -4,8 +4,6 @@ Should-refuse prompts: steer/seeds.yaml (hand-written, per category, with templa
 general constitution's restricted seeds, each with a refusal that fits its category (composed from
 the audit seeds). Should-answer prompts: CoCoNot `pref` prompts with their `chosen` answers, and
 the constitution's permitted seeds answered by the base model itself (so helpfulness is kept).
-Public rows (data/public) join both sides; CLINC150's requests that a text-only assistant cannot
-carry out (datasets/clinc.py) are refused under their category instead of answered.
 Never CoCoNot eval/contrast or XSTest: those are the test sets.
 """
 
@@ -23,7 +21,6 @@ import yaml
 from tqdm.auto import tqdm
 
 from refusalkit.backends import GenerationParams, load_backend, user_message
-from refusalkit.datasets.clinc import clinc_category
 from refusalkit.datasets.public import (
     DNA_REFUSAL_CATEGORY,
     input_rows,
@@ -196,14 +193,10 @@ def base_model_answers(
     return answers
 
 
-# CLINC150 requests a text-only assistant cannot carry out (datasets/clinc.py), as a source
-# of their own: "cannot" refusals in others' phrasing.
-CLINC_CANNOT = "clinc_cannot"
-
 # How many public rows of each source join the training mix (drawn with the seed from the
 # train split). Weighted toward should-answer rows: with fewer of them a model refused 27% of
 # held-out everyday prompts (docs/results/steer.md, 2026-11-30).
-PUBLIC_REFUSE_CAP = {"aart": 150, "multijail": 50, "do_not_answer": 250, CLINC_CANNOT: 200}
+PUBLIC_REFUSE_CAP = {"aart": 150, "multijail": 50, "do_not_answer": 250}
 PUBLIC_RESPOND_CAP = {"benign": 800, "or_bench_hard": 800, "cvalues_zh": 60}
 
 
@@ -240,15 +233,8 @@ def public_examples(rng: random.Random, split: str = "train") -> list[SteerExamp
         if row["split"] != split or row["source"] == "do_not_answer":
             continue
         token = CONSTITUTION_TO_STEER.get(row["category"]) if row["label"] == "harmful" else RESPOND
-        source = row["source"]
-        if row.get("origin") == "CLINC150":
-            cannot = clinc_category(row["text"])
-            if cannot is not None and cannot not in STEER_CATEGORIES:
-                continue  # a look-up of the user's records: no steering token says so
-            if cannot is not None:
-                token, source = cannot, CLINC_CANNOT
         if token is not None:
-            by_source.setdefault(source, []).append((row["text"], token))
+            by_source.setdefault(row["source"], []).append((row["text"], token))
     by_source["do_not_answer"] = [
         (prompt, token) for prompt, token in dna.items() if split_of(prompt_group(prompt)) == split
     ]
