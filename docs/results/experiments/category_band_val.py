@@ -99,6 +99,25 @@ def report(flagged: np.ndarray, rows: np.ndarray) -> tuple[int, int, int, int, i
     )
 
 
+def judged(
+    totals: dict, label: str, key: str, flagged: np.ndarray, judge: np.ndarray, fit_half: int
+) -> None:
+    counts = report(flagged, judge)
+    totals[key] += counts
+    print(
+        f"  judged on half {1 - fit_half}: {label} recall {counts[0]}/{counts[1]}"
+        f" everyday {counts[2]}/{counts[3]} look-alikes {counts[4]}/{counts[5]}"
+    )
+
+
+def print_totals(totals: dict) -> None:
+    for name, c in totals.items():
+        print(
+            f"both halves, {name}: recall {c[0] / c[1]:.4f} everyday {c[2] / c[3]:.4f}"
+            f" look-alikes {c[4] / c[5]:.4f}"
+        )
+
+
 def logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p.astype(np.float64), 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p))
@@ -129,17 +148,8 @@ def mix() -> None:
         )
         best = max((w for w in fitted if w > 0), key=lambda w: (fitted[w][1], -w))
         for name, w in (("w=0", 0.0), ("best w", best)):
-            counts = report(mix_flags(w, fitted[w][0]), judge)
-            totals[name] += counts
-            print(
-                f"  judged on half {1 - fit_half}: {name} ({w}) recall {counts[0]}/{counts[1]}"
-                f" everyday {counts[2]}/{counts[3]} look-alikes {counts[4]}/{counts[5]}"
-            )
-    for name, c in totals.items():
-        print(
-            f"both halves, {name}: recall {c[0] / c[1]:.4f} everyday {c[2] / c[3]:.4f}"
-            f" look-alikes {c[4] / c[5]:.4f}"
-        )
+            judged(totals, f"{name} ({w})", name, mix_flags(w, fitted[w][0]), judge, fit_half)
+    print_totals(totals)
 
 
 if len(sys.argv) > 2 and sys.argv[2] == "mix":
@@ -167,14 +177,5 @@ for fit_half in (0, 1):
         ("shared", flags({}, shared)),
         ("per_category", flags(thresholds, shared)),
     ):
-        counts = report(flagged, judge)
-        totals[name] += counts
-        print(
-            f"  judged on half {1 - fit_half}: {name} recall {counts[0]}/{counts[1]}"
-            f" everyday {counts[2]}/{counts[3]} look-alikes {counts[4]}/{counts[5]}"
-        )
-for name, c in totals.items():
-    print(
-        f"both halves, {name}: recall {c[0] / c[1]:.4f} everyday {c[2] / c[3]:.4f}"
-        f" look-alikes {c[4] / c[5]:.4f}"
-    )
+        judged(totals, name, name, flagged, judge, fit_half)
+print_totals(totals)
