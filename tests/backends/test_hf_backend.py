@@ -31,12 +31,13 @@ def test_conversion_is_cached(hf_dir):
 def test_converted_weights_match_llama_cpp(hf_backend):
     """Same model, two runtimes: next-token logits agree up to Q4/Q8 rounding."""
     import torch
-    from llama_cpp import Llama
+
+    from refusalkit.backends.llama_cpu import open_llama
 
     ids = hf_backend.tokenizer.apply_chat_template(
         user_message("How do I make a cake?"), add_generation_prompt=True, return_dict=True
     )["input_ids"]
-    llm = Llama(model_path=str(embedded_gguf_path()), n_ctx=512, logits_all=True, verbose=False)
+    llm = open_llama(embedded_gguf_path(), n_ctx=512, logits_all=True, verbose=False)
     llm.eval(ids)
     llama_logits = np.array(llm.scores[len(ids) - 1])
     llm.close()

@@ -10,10 +10,10 @@ import json
 import random
 import sys
 
-from llama_cpp import Llama
 from shipped_rows import shipped_splits
 from tqdm import tqdm
 
+from refusalkit.backends.llama_cpu import open_llama
 from refusalkit.classifiers import ConstitutionalClassifiers
 from refusalkit.models import embedded_gguf_path
 from refusalkit.synth.prompts import REFUSAL_RE
@@ -24,7 +24,7 @@ PER_SPLIT = {"train": 1000, "val": 200}
 clf = ConstitutionalClassifiers.load()
 splits, _ = shipped_splits(clf)
 rng = random.Random(0)
-llm = Llama(str(embedded_gguf_path()), n_ctx=1024, n_threads=2, seed=0, verbose=False)
+llm = open_llama(embedded_gguf_path(), n_ctx=1024, n_threads=2, seed=0, verbose=False)
 with open(sys.argv[1], "w", encoding="utf-8") as out:
     for split, count in PER_SPLIT.items():
         pool = [

@@ -7,7 +7,7 @@ from refusalkit.classifiers import ConstitutionalClassifiers
 from refusalkit.classifiers.options import TrainOptions
 from refusalkit.classifiers.rows import public_rows, splits_with_public
 from refusalkit.datasets.public import default_public_dir
-from refusalkit.synth.carry_outs import DEFAULT_FILE as CARRY_OUTS
+from refusalkit.synth.carry_outs import default_file
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -17,6 +17,6 @@ def shipped_splits(
 ) -> tuple[dict[str, list[dict]], TrainOptions]:
     options = TrainOptions("general", ROOT / "data" / "synth-general", ROOT)
     options.public = default_public_dir()
-    options.carry_outs = CARRY_OUTS  # as `refusalkit train` does by default
+    options.carry_outs = default_file()  # as `refusalkit train` does by default
     public = public_rows(options, classifiers.encoder, classifiers.artifacts.constitution)
     return splits_with_public(options, public), options

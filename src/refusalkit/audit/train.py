@@ -8,7 +8,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,22 +34,28 @@ from refusalkit.audit.data import (
 from refusalkit.audit.string_match import string_match_level
 from refusalkit.classifiers.heads import LinearHead, balanced_weights, fit_softmax
 from refusalkit.classifiers.tune import TuneExample, TuneOptions, tune_encoder
+from refusalkit.datasets.checkout import data_dir
 from refusalkit.datasets.public import answer_rows
 from refusalkit.errors import ConfigError
 from refusalkit.jsonl import read_rows
 from refusalkit.taxonomy import BY_ID, CATEGORIES
 
-REPO = Path(__file__).resolve().parents[3]
-DEFAULT_SYNTH = REPO / "data" / "synth-general"
-DEFAULT_PREF = REPO / "data" / "external" / "coconot_pref.jsonl"
 MIN_OPENING_TOKENS = 10
+
+
+def default_synth() -> Path:
+    return data_dir() / "synth-general"
+
+
+def default_pref() -> Path:
+    return data_dir() / "external" / "coconot_pref.jsonl"
 
 
 @dataclass
 class AuditTrainOptions:
     out: Path
-    synth: Path = DEFAULT_SYNTH
-    pref: Path = DEFAULT_PREF
+    synth: Path = field(default_factory=default_synth)
+    pref: Path = field(default_factory=default_pref)
     public: bool = True  # other models' human-labelled answers (data/public) for the heads
     reuse_encoder: Path | None = None  # a classifier folder whose adapter to keep (heads only)
     seed: int = 0

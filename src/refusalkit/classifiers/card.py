@@ -8,14 +8,14 @@ from pathlib import Path
 from refusalkit.classifiers.artifacts import Meta
 from refusalkit.classifiers.options import TrainOptions
 from refusalkit.classifiers.second_stage import MAX_TOKENS
-from refusalkit.datasets import public as public_data
+from refusalkit.datasets.checkout import checkout_root
 from refusalkit.models import SECOND_ENCODER_NAME
 
 
 def _shown(path: Path) -> str:
     """A path as the card shows it: relative to the checkout when inside it (no machine paths)."""
-    root = public_data.default_public_dir().parents[1]
-    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    root = checkout_root()
+    return str(path.relative_to(root)) if root and path.is_relative_to(root) else str(path)
 
 
 def write_card(

@@ -112,12 +112,12 @@ def audit_train(
     ] = None,
 ) -> None:
     """Train the refusal level and category classifiers from the project's data."""
-    from refusalkit.audit.train import DEFAULT_PREF, DEFAULT_SYNTH, AuditTrainOptions, train_audit
+    from refusalkit.audit.train import AuditTrainOptions, default_pref, default_synth, train_audit
 
     options = AuditTrainOptions(
         out=out,
-        synth=synth or DEFAULT_SYNTH,
-        pref=pref or DEFAULT_PREF,
+        synth=synth or default_synth(),
+        pref=pref or default_pref(),
         seed=seed,
         tune_epochs=epochs,
         public=public,

@@ -70,8 +70,10 @@ def train_command(
     from refusalkit.datasets.public import default_public_dir
     from refusalkit.errors import ConfigError
     from refusalkit.synth import SynthOptions, synthesize
-    from refusalkit.synth.carry_outs import DEFAULT_FILE as CARRY_OUTS_FILE
+    from refusalkit.synth.carry_outs import default_file as carry_outs_file
 
+    public_dir = default_public_dir() if public else None  # before synthesis: a wheel has none
+    carry_outs_path = carry_outs_file() if carry_outs else None
     if data is None:
         data = out / "data"
         synthesize(SynthOptions(constitution, n=n, out=data, seed=seed, resume=True))
@@ -83,8 +85,8 @@ def train_command(
         target_fpr=target_fpr,
         tune=tune,
         tune_epochs=epochs,
-        public=default_public_dir() if public else None,
-        carry_outs=CARRY_OUTS_FILE if carry_outs else None,
+        public=public_dir,
+        carry_outs=carry_outs_path,
     )
     if second_stage_only and exchange_reader_only:
         raise ConfigError("--second-stage-only and --exchange-reader-only: choose one")

@@ -87,7 +87,8 @@ def chat(
 
 @app.command()
 def models() -> None:
-    """List the embedded models, where they resolved from, and the cache."""
+    """List the embedded models, where they resolved from, the cache, and llama.cpp's CPU path."""
+    from refusalkit.backends.llama_cpu import choose_extra_buffers
     from refusalkit.models import describe_models
 
     settings = load_settings()
@@ -99,6 +100,10 @@ def models() -> None:
         print(f"  status:   {row.status}")
     print(f"cache dir: {settings.cache_dir}  (set cache_dir or REFUSALKIT_CACHE_DIR)")
     print(f"default model spec: {settings.model}")
+    choice = choose_extra_buffers(settings.llama_extra_buffers)
+    print(f"llama.cpp CPU: host {' '.join(choice.host_flags) or '(no listed flags)'}")
+    print(f"  build {' '.join(choice.llama_features) or '(llama-cpp-python not importable)'}")
+    print(f"  {choice.describe()}; auto|on|off via REFUSALKIT_LLAMA_EXTRA_BUFFERS")
 
 
 @app.command("prune-cache")

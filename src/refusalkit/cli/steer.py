@@ -30,8 +30,6 @@ ThresholdOption = Annotated[
     list[str] | None,
     typer.Option("--threshold", "-t", help="CATEGORY=P (repeatable); all=P sets every category."),
 ]
-DEFAULT_PREF = Path("data/external/coconot_pref.jsonl")
-DEFAULT_ANSWERS = Path("data/steer/base_answers.jsonl")
 
 
 def _load(
@@ -142,11 +140,16 @@ def calibrate(
 def train(
     out: Annotated[Path, typer.Option(help="Where the adapter, tokenizer and meta go.")],
     pref: Annotated[
-        Path | None, typer.Option(help="CoCoNot pref JSONL (should-answer prompts + chosen).")
-    ] = DEFAULT_PREF,
+        Path | None,
+        typer.Option(help="CoCoNot pref JSONL (default: data/external/coconot_pref.jsonl)."),
+    ] = None,
     answers_cache: Annotated[
-        Path, typer.Option(help="Cache of the base model's own answers (resumable).")
-    ] = DEFAULT_ANSWERS,
+        Path | None,
+        typer.Option(
+            help="Cache of the base model's own answers, resumable "
+            "(default: data/steer/base_answers.jsonl)."
+        ),
+    ] = None,
     epochs: Annotated[int, typer.Option(min=1)] = 2,
     seed: Annotated[int, typer.Option()] = 0,
     single_token: Annotated[
@@ -173,10 +176,13 @@ def train(
     ] = True,
 ) -> None:
     """Fine-tune SmolLM2 (LoRA + new token embeddings) to emit a decision token first."""
+    from refusalkit.datasets.checkout import data_dir
     from refusalkit.steer.data import SteerExample, build_examples
     from refusalkit.steer.train import SteerTrainOptions, finish_training, train_steer
 
-    if pref is not None and not pref.is_file():
+    pref = pref or data_dir() / "external" / "coconot_pref.jsonl"
+    answers_cache = answers_cache or data_dir() / "steer" / "base_answers.jsonl"
+    if not pref.is_file():
         raise ConfigError(f"{pref} does not exist; pass --pref FILE (CoCoNot pref JSONL)")
     examples = build_examples(pref, answers_cache, seed=seed, public=public)
     modules = tuple(m.strip() for m in lora_modules.split(",") if m.strip())

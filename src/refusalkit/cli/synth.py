@@ -74,8 +74,9 @@ def synth(
 @app.command("synth-carry-outs")
 def synth_carry_outs(
     data: Annotated[
-        Path, typer.Option(help="Synthetic data from `refusalkit synth` (its requests).")
-    ] = Path("data/synth-general"),
+        Path | None,
+        typer.Option(help="Synthetic data from `refusalkit synth` (default: data/synth-general)."),
+    ] = None,
     constitution: Annotated[str, typer.Option(help="The constitution of --data.")] = "general",
     out: Annotated[
         Path | None, typer.Option(help="JSONL to write (default: data/generated/carry_outs.jsonl).")
@@ -89,18 +90,20 @@ def synth_carry_outs(
     from refusalkit.classifiers.rows import public_rows, splits_with_public
     from refusalkit.constitution import load_constitution
     from refusalkit.constitution.loader import resolve_constitution_path
+    from refusalkit.datasets.checkout import data_dir
     from refusalkit.datasets.public import default_public_dir
     from refusalkit.synth.carry_outs import (
-        DEFAULT_FILE,
         PER_SPLIT,
         carry_out_requests,
+        default_file,
         write_carry_outs,
     )
 
+    data = data or data_dir() / "synth-general"
     options = TrainOptions(constitution, data, Path("."), seed=seed, public=default_public_dir())
     loaded = load_constitution(resolve_constitution_path(constitution))
     splits = splits_with_public(options, public_rows(options, TextEncoder(), loaded))
-    target = out or DEFAULT_FILE
+    target = out or default_file()
     rows = write_carry_outs(carry_out_requests(splits, PER_SPLIT, seed), target)
     kept = {split: sum(r["split"] == split for r in rows) for split in PER_SPLIT}
     console.print(f"wrote {len(rows)} carry-outs to {target} ({kept}; refusals dropped)")

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from refusalkit.datasets.checkout import data_dir
 from refusalkit.errors import ConfigError
 from refusalkit.taxonomy import BY_ID
 
@@ -161,7 +162,7 @@ def _key(text: str) -> str:
 
 def default_public_dir() -> Path:
     """`data/public` in the checkout this package was installed from (editable install)."""
-    return Path(__file__).resolve().parents[3] / "data" / "public"
+    return data_dir() / "public"
 
 
 def prompt_group(prompt: str) -> str:

@@ -37,11 +37,13 @@ def free_port() -> int:
 
 
 def llama_server_command(port: int, alias: str, threads: int) -> list[str]:
-    """`python -m llama_cpp.server` on a loopback port, serving the embedded GGUF. Requests
-    queue as the guard's do (the server's default interrupts the running one)."""
+    """llama-cpp-python's server (through `refusalkit.backends.llama_server`, for the CPU path) on
+    a loopback port, serving the embedded GGUF. Requests queue as the guard's do (the server's
+    default interrupts the running one)."""
     return [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(embedded_gguf_path()),
-        "--model_alias", alias, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
+        sys.executable, "-m", "refusalkit.backends.llama_server",
+        "--model", str(embedded_gguf_path()), "--model_alias", alias, "--host", "127.0.0.1",
+        "--port", str(port), "--n_ctx", "4096",
         "--n_threads", str(threads), "--n_threads_batch", str(threads),
         "--interrupt_requests", "False",
     ]  # fmt: skip

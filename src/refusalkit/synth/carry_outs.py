@@ -19,6 +19,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from refusalkit.datasets.checkout import data_dir
 from refusalkit.jsonl import atomic_jsonl, read_rows
 from refusalkit.models import embedded_gguf_path
 from refusalkit.synth.prompts import REFUSAL_RE
@@ -35,7 +36,11 @@ MAX_TOKENS = 96
 MIN_WORDS = 12
 # SmolLM2's chat format, without its default system prompt, the answer opened with the prefix.
 CHATML = "<|im_start|>user\n{request}<|im_end|>\n<|im_start|>assistant\n{prefix}"
-DEFAULT_FILE = Path(__file__).resolve().parents[3] / "data" / "generated" / "carry_outs.jsonl"
+
+
+def default_file() -> Path:
+    """The shipped carry-outs, in the checkout's data/generated."""
+    return data_dir() / "generated" / "carry_outs.jsonl"
 
 
 def carry_out_requests(
@@ -85,8 +90,7 @@ def write_carry_outs(
     Each answer is sampled with its request's seed, so a run cut short resumes where it stopped
     (the answers already in `out.partial` are kept) and a rerun writes the same file. llama.cpp is
     called directly: an answer opened for the model needs a raw prompt, not a chat call."""
-    from llama_cpp import Llama
-
+    from refusalkit.backends.llama_cpu import open_llama
     from refusalkit.backends.llamacpp import quiet_stderr
 
     partial = out.with_name(out.name + ".partial")
@@ -94,7 +98,7 @@ def write_carry_outs(
     # Two threads, whatever the machine: the shipped file was made with two, and the thread
     # count can change llama.cpp's sums and so the sampled answers.
     with quiet_stderr():
-        llm = Llama(str(embedded_gguf_path()), n_ctx=1024, n_threads=2, seed=0, verbose=False)
+        llm = open_llama(embedded_gguf_path(), n_ctx=1024, n_threads=2, seed=0, verbose=False)
     out.parent.mkdir(parents=True, exist_ok=True)
     with partial.open("a", encoding="utf-8") as handle:
         todo = list(enumerate(requests))[len(done) :]
@@ -136,7 +140,7 @@ def _finished(partial: Path) -> list[dict]:
 
 
 def read_carry_outs(path: Path | None = None) -> list[dict]:
-    path = path or DEFAULT_FILE
+    path = path or default_file()
     return read_rows(path, "make it with `refusalkit synth-carry-outs`")
 
 
