@@ -98,6 +98,10 @@ class LlamaCppBackend(Backend):
         def produce(stream: TextStream) -> Iterator[str]:
             # The lock is taken on first read, so a stream never read holds nothing.
             with self._lock:
+                # An empty KV cache per request: a reused cached prefix is evaluated in another
+                # batch shape, which rounds differently and can change a greedy answer, so the
+                # same request would answer differently after another one.
+                self._on_worker(self._llm.reset)
                 chunks = self._on_worker(
                     lambda: self._llm.create_chat_completion(
                         messages=checked,
