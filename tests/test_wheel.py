@@ -120,19 +120,20 @@ def test_serve_answers_one_request(installed: Installed):
         while True:
             assert server.poll() is None, log.read_text()[-3000:]
             try:
-                reply = httpx.post(
-                    f"http://127.0.0.1:{port}/v1/chat/completions",
-                    json={
-                        "model": "embedded",
-                        "messages": [{"role": "user", "content": "Name three colours."}],
-                        "max_tokens": 8,
-                    },
-                    timeout=60,
-                )
+                listed = httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=10)
                 break
             except httpx.TransportError:
                 assert time.monotonic() < deadline, log.read_text()[-3000:]
                 time.sleep(0.5)
+        reply = httpx.post(
+            f"http://127.0.0.1:{port}/v1/chat/completions",
+            json={
+                "model": listed.json()["data"][0]["id"],
+                "messages": [{"role": "user", "content": "Name three colours."}],
+                "max_tokens": 8,
+            },
+            timeout=120,
+        )
         assert reply.status_code == 200, reply.text
         assert reply.json()["choices"][0]["message"]["content"]
     finally:
