@@ -63,6 +63,17 @@ def test_the_embedded_backend_loads_on_the_configured_path(monkeypatch, setting)
         backend.close()
 
 
+def test_the_embedded_backend_on_a_cpu_reporting_amx_loads_without_extra_buffers(monkeypatch):
+    from refusalkit.backends import llama_cpu
+
+    monkeypatch.setattr(llama_cpu, "host_cpu_flags", lambda: frozenset({"avx2", "amx_int8"}))
+    backend = load_backend("embedded")
+    try:
+        assert backend.llama.model_params.use_extra_bufts is False
+    finally:
+        backend.close()
+
+
 def test_a_bad_setting_is_one_clear_error(monkeypatch):
     from refusalkit.config import load_settings
     from refusalkit.errors import ConfigError
@@ -83,9 +94,25 @@ LOAD_AND_DECODE = textwrap.dedent(
 )
 
 
+EMBEDDED_BACKEND = textwrap.dedent(
+    """
+    from refusalkit.backends import load_backend, user_message
+
+    backend = load_backend("embedded")
+    assert backend.llama.model_params.use_extra_bufts is False
+    print(backend.chat(user_message("Name three colours.")))
+    """
+)
+
+
 @pytest.mark.skipif(not HOST_HAS_AMX, reason="this CPU has no AMX (no amx_* flag in /proc/cpuinfo)")
 def test_on_an_amx_cpu_the_embedded_model_loads_without_the_amx_buffer():
-    # A subprocess: the crash this guards against takes the whole process down.
+    # Subprocesses: the crash this guards against takes the whole process down.
+    backend = subprocess.run(
+        [sys.executable, "-c", EMBEDDED_BACKEND], capture_output=True, text=True, timeout=300
+    )
+    assert backend.returncode == 0, backend.stderr[-3000:]
+    assert backend.stdout.strip()
     result = subprocess.run(
         [sys.executable, "-c", LOAD_AND_DECODE], capture_output=True, text=True, timeout=300
     )
