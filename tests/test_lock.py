@@ -2,6 +2,7 @@
 
 import re
 import sys
+import sysconfig
 from importlib import metadata
 from pathlib import Path
 
@@ -40,9 +41,11 @@ def test_every_lock_entry_is_pinned_with_a_hash():
     reason="runs in the project's .venv, the environment made from the lock",
 )
 def test_the_environment_holds_exactly_the_lock():
+    # the environment's own folders: sys.path may also reach the base interpreter's packages
+    folders = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
     installed = {
         canonical(dist.metadata["Name"]): dist.version
-        for dist in metadata.distributions()
+        for dist in metadata.distributions(path=folders)
         if canonical(dist.metadata["Name"]) not in NOT_LOCKED
     }
     locked = locked_pins(LOCK.read_text())

@@ -1,19 +1,29 @@
 """The wheel works outside the repository: built from this checkout, installed with the locked
 dependencies into a new virtual environment in a temporary folder, and run from there."""
 
+import email
 import json
 import os
+import re
 import subprocess
 import sys
 import time
+import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import httpx
 import pytest
+from packaging.requirements import Requirement
 
 from refusalkit.evals.load import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
 
 pytestmark = pytest.mark.slow
 
@@ -45,6 +55,39 @@ class Installed:
         return result.stdout
 
 
+def runtime_requirements(wheel: Path) -> set[str]:
+    """What the wheel needs at run time: its Requires-Dist without extras, followed through the
+    installed packages' metadata (with the extras asked of them), plus the weight-only packages
+    installed without dependencies. The dev and ray extras stay out, so a missing runtime
+    dependency shows."""
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        root = email.message_from_bytes(archive.read(name)).get_all("Requires-Dist") or []
+    needed: set[str] = set()
+    todo: list[tuple[str, frozenset[str]]] = [("refusalkit", frozenset())]
+    while todo:
+        name, extras = todo.pop()
+        requires = root if name == "refusalkit" else metadata.requires(name) or []
+        for spec in requires:
+            requirement = Requirement(spec)
+            marker = requirement.marker
+            if marker and not any(marker.evaluate({"extra": e}) for e in {"", *extras}):
+                continue
+            key = (canonical(requirement.name), frozenset(requirement.extras))
+            if key[0] not in needed or requirement.extras:
+                needed.add(key[0])
+                todo.append(key)
+    no_deps = (ROOT / "lock-no-deps.in").read_text().splitlines()
+    return needed | {canonical(line.split("==")[0]) for line in no_deps if "==" in line}
+
+
+def lock_subset(names: set[str]) -> str:
+    """The entries of requirements.lock (pin, hashes, notes) for these packages."""
+    entries = re.split(r"\n(?=[A-Za-z0-9])", (ROOT / "requirements.lock").read_text())
+    kept = [e for e in entries if canonical(re.split(r"[=\s]", e, maxsplit=1)[0]) in names]
+    return "\n".join(kept) + "\n"
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     base = tmp_path_factory.mktemp("wheel")
@@ -53,12 +96,12 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
         [*pip, "wheel", "--quiet", "--no-deps", "-w", str(base / "dist"), str(ROOT)], check=True
     )
     wheel = next((base / "dist").glob("refusalkit-*.whl"))
+    requirements = base / "runtime.lock"
+    requirements.write_text(lock_subset(runtime_requirements(wheel)))
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     target = ["--python", str(venv / "bin" / "python"), "install", "--quiet", "--no-deps"]
-    subprocess.run(
-        [*pip, *target, "--require-hashes", "-r", str(ROOT / "requirements.lock")], check=True
-    )
+    subprocess.run([*pip, *target, "--require-hashes", "-r", str(requirements)], check=True)
     subprocess.run([*pip, *target, str(wheel)], check=True)
     work = base / "work"
     work.mkdir()
@@ -68,6 +111,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
 def test_the_installed_package_is_the_wheel_not_the_checkout(installed: Installed):
     where = installed.ok("python", "-c", "import refusalkit; print(refusalkit.__file__)")
     assert Path(where.strip()).is_relative_to(installed.venv)
+    absent = installed.run("python", "-c", "import pytest")
+    assert absent.returncode != 0, "the dev extra leaked into the runtime install"
 
 
 def test_quickstart(installed: Installed):
