@@ -25,7 +25,7 @@ AMX_FLAGS = ("amx_tile", "amx_int8", "amx_bf16")
 SHOWN_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", *AMX_FLAGS)
 # Where AMX is absent `auto` keeps llama.cpp's default, on: `bench generate` on 2 AMD EPYC cores,
 # the embedded Q4_1 SmolLM2 decodes as fast either way (CPU_REPACK has no Q4_1 layout) and the
-# same model requantised to Q4_0 decodes 17% faster with it on (docs/install.md).
+# same model requantised to Q4_0 decodes 17-27% faster with it on (docs/install.md).
 AUTO_WITHOUT_AMX = True
 
 
