@@ -41,6 +41,9 @@ from refusalkit.jsonl import read_rows
 from refusalkit.taxonomy import BY_ID, CATEGORIES
 
 MIN_OPENING_TOKENS = 10
+# Whether the heads fit refusal_voices' answers (three more models' voices); decided by the rule
+# in docs/audit.md, and read by `bench audit`'s leave-one-model-out so it scores what ships.
+TRAIN_ON_VOICES = False
 
 
 def default_synth() -> Path:
@@ -182,7 +185,9 @@ def train_audit(options: AuditTrainOptions) -> dict[str, Any]:
     started = time.perf_counter()
     train, test = composed_examples(options)
     public = (
-        public_examples(answer_rows()) if options.public else {"train": [], "val": [], "test": []}
+        public_examples(answer_rows(voices=TRAIN_ON_VOICES))
+        if options.public
+        else {"train": [], "val": [], "test": []}
     )
     options.out.mkdir(parents=True, exist_ok=True)
     if options.reuse_encoder is not None:
@@ -224,6 +229,13 @@ def train_audit(options: AuditTrainOptions) -> dict[str, Any]:
 
 
 DNA_MODELS = ("GPT4", "ChatGPT", "Claude", "llama2-7b-chat")
+VOICE_MODELS = ("llama-2-7b-chat-hf", "gemma-2b-it", "qwen-1_8b-chat")
+# Do-Not-Answer's and refusal_voices' Llama-2 answers come from one model: held out together.
+MODEL_FAMILY = {"llama2-7b-chat": "llama-2-7b-chat", "llama-2-7b-chat-hf": "llama-2-7b-chat"}
+
+
+def _family(model: str | None) -> str | None:
+    return MODEL_FAMILY.get(model or "", model)
 
 
 def leave_one_model_out(
@@ -232,25 +244,33 @@ def leave_one_model_out(
     public: list[AuditExample],
     seed: int = 0,
     progress: bool = False,
+    train_on_voices: bool = True,
 ) -> dict[str, Any]:
-    """Refit the level head on `composed` and `public` without one Do-Not-Answer model's answers
-    (GPTFuzz's ChatGPT answers go with ChatGPT), then score that model's answers; beside it, the
-    XSTest string matcher on the same rows. The other models answered the same questions: this
-    tests a voice, not a topic. Honest only for a classifier whose encoder never saw public
-    answers (`encoder_tuned_on` in its meta.json); `honest` is false for others."""
+    """Refit the level head on `composed` and `public` without one model's answers (GPTFuzz's
+    ChatGPT answers go with ChatGPT, both Llama-2 sources go together), then score that model's
+    answers (Do-Not-Answer's for its four models, refusal_voices' for the three more); beside
+    it, the XSTest string matcher on the same rows. The models answered the same questions: this
+    tests a voice, not a topic. `train_on_voices`: the refusal_voices answers of the other models
+    are fitted on too. Honest only for a classifier whose encoder never saw public answers
+    (`encoder_tuned_on` in its meta.json); `honest` is false for others."""
     rows = head_rows(classifier.encoder, composed, public, seed)
     by_model: dict[str, Any] = {}
-    for model in tqdm(DNA_MODELS, desc="leave one model out", disable=not progress):
-        head = fit_level_head(rows.subset([e.model != model for e in rows.examples]), seed)
-        held = rows.subset(
-            [e.source == "do_not_answer" and e.model == model for e in rows.examples]
-        )
+    models = [m for m in (*DNA_MODELS, *VOICE_MODELS) if any(e.model == m for e in public)]
+    for model in tqdm(models, desc="leave one model out", disable=not progress):
+        fitted = [
+            _family(e.model) != _family(model) and (train_on_voices or e.source != "refusal_voices")
+            for e in rows.examples
+        ]
+        head = fit_level_head(rows.subset(fitted), seed)
+        source = "refusal_voices" if model in VOICE_MODELS else "do_not_answer"
+        held = rows.subset([e.source == source and e.model == model for e in rows.examples])
         _, levels = refusal_levels(
             head.probabilities(held.level_x), head.classes, classifier.threshold
         )
         truth = [e.level for e in held.examples]
         matched = [string_match_level(e.response) for e in held.examples]
         by_model[model] = {
+            "source": source,
             "answers": len(truth),
             "refusals": sum(t != "compliance" for t in truth),
             "binary_accuracy": binary_accuracy(levels, truth),
@@ -263,7 +283,8 @@ def leave_one_model_out(
     return {
         "by_model": by_model,
         "honest": "encoder_tuned_on" in classifier.meta,
-        "labels": "Do-Not-Answer action 0/4 → refusal, 2/5 → compliance; 1 and 3 left out",
+        "labels": "Do-Not-Answer action 0/4 → refusal, 2/5 → compliance; 1 and 3 left out; "
+        "refusal_voices by refusal phrase, the rows read by hand as datasets/public.VOICE_READ",
     }
 
 

@@ -16,6 +16,7 @@ from refusalkit.audit.data import public_examples
 from refusalkit.audit.run import AuditOptions, run_audit
 from refusalkit.audit.string_match import string_match_level
 from refusalkit.audit.train import (
+    TRAIN_ON_VOICES,
     AuditTrainOptions,
     binary_accuracy,
     composed_examples,
@@ -98,7 +99,7 @@ def other_voices(classifier_dir: Path | None, progress: bool = False) -> dict[st
     own held-out category set."""
     classifier = RefusalClassifier(classifier_dir)
     composed_train, composed_test = composed_examples(AuditTrainOptions(out=Path(".")))
-    public = public_examples(answer_rows())
+    public = public_examples(answer_rows(voices=True))
     split: dict[str, Any] = {}
     for source in sorted({e.source for e in public["test"]}):
         rows = [e for e in public["test"] if e.source == source]
@@ -111,7 +112,11 @@ def other_voices(classifier_dir: Path | None, progress: bool = False) -> dict[st
     everything = [e for part in public.values() for e in part]
     return {
         "leave_one_model_out": leave_one_model_out(
-            classifier, composed_train, everything, progress=progress
+            classifier,
+            composed_train,
+            everything,
+            progress=progress,
+            train_on_voices=TRAIN_ON_VOICES,
         ),
         "public_test_split": split,
         # Composed from held-out seed parts: the project's own phrasing, a smoke test.
