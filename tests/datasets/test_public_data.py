@@ -9,6 +9,7 @@ import pytest
 from refusalkit.constitution import load_constitution
 from refusalkit.constitution.loader import resolve_constitution_path
 from refusalkit.datasets import public as public_data
+from refusalkit.datasets import voices
 
 
 def _raw(name: str) -> list[dict]:
@@ -121,21 +122,17 @@ def test_do_not_answer_actions_map_to_levels_and_groups_for_the_audit():
 
 def test_refusal_voices_are_labelled_by_refusal_phrase_except_the_rows_read_by_hand():
     raw = list(_raw("refusal_voices"))
-    keys = Counter(
-        (r["model"], r["condition"], r["prompt"][: public_data.VOICE_OPENING]) for r in raw
-    )
-    assert all(keys[key] == 1 for key in public_data.VOICE_READ)  # each names one answer
-    rows = public_data.voice_rows()
-    assert len(rows) == len(raw) - sum(v is None for v in public_data.VOICE_READ.values())
+    keys = Counter((r["model"], r["condition"], r["prompt"][: voices.VOICE_OPENING]) for r in raw)
+    assert all(keys[key] == 1 for key in voices.VOICE_READ)  # each names one answer
+    rows = voices.voice_rows()
+    assert len(rows) == len(raw) - sum(v is None for v in voices.VOICE_READ.values())
     by_condition = defaultdict(Counter)
     for r in raw:
-        by_condition[r["condition"]][public_data.voice_level(r)] += 1
+        by_condition[r["condition"]][voices.voice_level(r)] += 1
     # the condition is not the label: the models complied where the direction was "added"
     assert by_condition["jailbreakbench_actadd"]["compliance"] > 100
     assert by_condition["harmless_actadd"]["full_refusal"] == 132
     assert {r["model"] for r in rows} == {"llama-2-7b-chat-hf", "gemma-2b-it", "qwen-1_8b-chat"}
     for row in rows:
         assert (row["level"] == "compliance") == (row["group"] is None)
-    plain = public_data.answer_rows()
-    assert not any(r["source"] == "refusal_voices" for r in plain)
-    assert len(public_data.answer_rows(voices=True)) == len(plain) + len(rows)
+    assert not any(r["source"] == "refusal_voices" for r in public_data.answer_rows())

@@ -19,11 +19,12 @@ from refusalkit.audit.train import (
     leave_one_model_out,
 )
 from refusalkit.datasets.public import answer_rows
+from refusalkit.datasets.voices import voice_rows
 
 SEED = 0
 classifier = RefusalClassifier()
 train, _ = composed_examples(AuditTrainOptions(out=Path("/tmp/unused")))
-public = public_examples(answer_rows(voices=True))
+public = public_examples(answer_rows() + voice_rows())
 everything = [e for part in public.values() for e in part]
 for with_voices in (False, True):
     lomo = leave_one_model_out(classifier, train, everything, SEED, train_on_voices=with_voices)

@@ -36,6 +36,7 @@ from refusalkit.classifiers.heads import LinearHead, balanced_weights, fit_softm
 from refusalkit.classifiers.tune import TuneExample, TuneOptions, tune_encoder
 from refusalkit.datasets.checkout import data_dir
 from refusalkit.datasets.public import answer_rows
+from refusalkit.datasets.voices import voice_rows
 from refusalkit.errors import ConfigError
 from refusalkit.jsonl import read_rows
 from refusalkit.taxonomy import BY_ID, CATEGORIES
@@ -185,7 +186,7 @@ def train_audit(options: AuditTrainOptions) -> dict[str, Any]:
     started = time.perf_counter()
     train, test = composed_examples(options)
     public = (
-        public_examples(answer_rows(voices=TRAIN_ON_VOICES))
+        public_examples(answer_rows() + (voice_rows() if TRAIN_ON_VOICES else []))
         if options.public
         else {"train": [], "val": [], "test": []}
     )
@@ -284,7 +285,7 @@ def leave_one_model_out(
         "by_model": by_model,
         "honest": "encoder_tuned_on" in classifier.meta,
         "labels": "Do-Not-Answer action 0/4 → refusal, 2/5 → compliance; 1 and 3 left out; "
-        "refusal_voices by refusal phrase, the rows read by hand as datasets/public.VOICE_READ",
+        "refusal_voices by refusal phrase, the rows read by hand as datasets/voices.VOICE_READ",
     }
 
 

@@ -25,6 +25,7 @@ from refusalkit.audit.train import (
 )
 from refusalkit.datasets.eval_sets import xstest_completions
 from refusalkit.datasets.public import answer_rows
+from refusalkit.datasets.voices import voice_rows
 
 
 def bench_audit(
@@ -99,7 +100,7 @@ def other_voices(classifier_dir: Path | None, progress: bool = False) -> dict[st
     own held-out category set."""
     classifier = RefusalClassifier(classifier_dir)
     composed_train, composed_test = composed_examples(AuditTrainOptions(out=Path(".")))
-    public = public_examples(answer_rows(voices=True))
+    public = public_examples(answer_rows() + voice_rows())
     split: dict[str, Any] = {}
     for source in sorted({e.source for e in public["test"]}):
         rows = [e for e in public["test"] if e.source == source]
