@@ -18,6 +18,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from refusalkit.errors import ConfigError
 
 CONFIG_FILE_NAME = "refusalkit.toml"
+# llama.cpp's weight repacking (extra buffer types): backends/llama_cpu.py decides `auto`.
+ExtraBuffers = Literal["auto", "on", "off"]
 
 
 class EndpointConfig(BaseModel):
@@ -90,7 +92,7 @@ class Settings(BaseSettings):
     max_retries: int = Field(default=2, ge=0, le=10, description="Retries on connection/5xx/429")
     n_ctx: int = Field(default=4096, ge=256, description="Context length for llama.cpp models")
     n_threads: int | None = Field(default=None, ge=1, description="llama.cpp threads (all cores)")
-    llama_extra_buffers: Literal["auto", "on", "off"] = Field(
+    llama_extra_buffers: ExtraBuffers = Field(
         default="auto",
         description="llama.cpp weight repacking (extra buffer types); auto: off where AMX is seen",
     )

@@ -245,15 +245,16 @@ def leave_one_model_out(
     public: list[AuditExample],
     seed: int = 0,
     progress: bool = False,
-    train_on_voices: bool = True,
+    train_on_voices: bool = TRAIN_ON_VOICES,
 ) -> dict[str, Any]:
     """Refit the level head on `composed` and `public` without one model's answers (GPTFuzz's
     ChatGPT answers go with ChatGPT, both Llama-2 sources go together), then score that model's
     answers (Do-Not-Answer's for its four models, refusal_voices' for the three more); beside
     it, the XSTest string matcher on the same rows. The models answered the same questions: this
     tests a voice, not a topic. `train_on_voices`: the refusal_voices answers of the other models
-    are fitted on too. Honest only for a classifier whose encoder never saw public answers
-    (`encoder_tuned_on` in its meta.json); `honest` is false for others."""
+    are fitted on too (by default as the shipped recipe does). Honest only for a classifier whose
+    encoder never saw public answers (`encoder_tuned_on` in its meta.json); `honest` is false for
+    others."""
     rows = head_rows(classifier.encoder, composed, public, seed)
     by_model: dict[str, Any] = {}
     models = [m for m in (*DNA_MODELS, *VOICE_MODELS) if any(e.model == m for e in public)]

@@ -14,9 +14,9 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-ExtraBuffers = Literal["auto", "on", "off"]
+from refusalkit.config import ExtraBuffers, load_settings
 
 CPUINFO = Path("/proc/cpuinfo")
 # Host flags that mean llama.cpp may place weights in its AMX buffer.
@@ -25,7 +25,7 @@ AMX_FLAGS = ("amx_tile", "amx_int8", "amx_bf16")
 SHOWN_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", *AMX_FLAGS)
 # Where AMX is absent `auto` keeps llama.cpp's default, on: `bench generate` on 2 AMD EPYC cores,
 # the embedded Q4_1 SmolLM2 decodes as fast either way (CPU_REPACK has no Q4_1 layout) and the
-# same model requantised to Q4_0 decodes 17-27% faster with it on (docs/install.md).
+# same model requantised to Q4_0 decodes 13-27% faster with it on (docs/install.md).
 AUTO_WITHOUT_AMX = True
 
 
@@ -137,8 +137,6 @@ def apply_to_process(choice: ExtraBuffersChoice) -> None:
 
 def configured_choice() -> ExtraBuffersChoice:
     """The choice the `llama_extra_buffers` setting (refusalkit.toml, REFUSALKIT_*) makes."""
-    from refusalkit.config import load_settings
-
     return choose_extra_buffers(load_settings().llama_extra_buffers)
 
 

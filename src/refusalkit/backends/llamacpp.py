@@ -98,12 +98,13 @@ class LlamaCppBackend(Backend):
         def produce(stream: TextStream) -> Iterator[str]:
             # The lock is taken on first read, so a stream never read holds nothing.
             with self._lock:
-                # An empty KV cache per request: a reused cached prefix is evaluated in another
-                # batch shape, which rounds differently and can change a greedy answer, so the
-                # same request would answer differently after another one.
-                self._on_worker(self._llm.reset)
-                chunks = self._on_worker(
-                    lambda: self._llm.create_chat_completion(
+
+                def start() -> Any:  # llama-cpp-python's chunk generator
+                    # An empty KV cache per request: a reused cached prefix is evaluated in
+                    # another batch shape, which rounds differently and can change a greedy
+                    # answer, so the same request would answer differently after another one.
+                    self._llm.reset()
+                    return self._llm.create_chat_completion(
                         messages=checked,
                         stream=True,
                         max_tokens=params.max_tokens,
@@ -114,7 +115,8 @@ class LlamaCppBackend(Backend):
                         repeat_penalty=params.repeat_penalty or LOCAL_REPEAT_PENALTY,
                         logit_bias={self._eos: float("-inf")} if params.ignore_eos else None,
                     )
-                )
+
+                chunks = self._on_worker(start)
                 try:
                     while not stream.cancelled:
                         chunk = self._on_worker(next, chunks, _END)

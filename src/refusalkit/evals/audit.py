@@ -16,7 +16,6 @@ from refusalkit.audit.data import public_examples
 from refusalkit.audit.run import AuditOptions, run_audit
 from refusalkit.audit.string_match import string_match_level
 from refusalkit.audit.train import (
-    TRAIN_ON_VOICES,
     AuditTrainOptions,
     binary_accuracy,
     composed_examples,
@@ -113,11 +112,7 @@ def other_voices(classifier_dir: Path | None, progress: bool = False) -> dict[st
     everything = [e for part in public.values() for e in part]
     return {
         "leave_one_model_out": leave_one_model_out(
-            classifier,
-            composed_train,
-            everything,
-            progress=progress,
-            train_on_voices=TRAIN_ON_VOICES,
+            classifier, composed_train, everything, progress=progress
         ),
         "public_test_split": split,
         # Composed from held-out seed parts: the project's own phrasing, a smoke test.
