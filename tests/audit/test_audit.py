@@ -67,7 +67,7 @@ def test_shipped_classifier_tells_refusals_from_help(classifier):
 def test_fast_tokenizer_gives_the_word_pieces_transformers_gives():
     from transformers import AutoTokenizer
 
-    from refusalkit.audit.classifier import encoder_tokenizer, token_ids
+    from refusalkit.audit.encoder import encoder_tokenizer, token_ids
     from refusalkit.models import encoder_path
 
     texts = [

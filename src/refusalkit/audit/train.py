@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 import shutil
 import time
 from collections import Counter
@@ -12,18 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from tqdm import tqdm
 
 from refusalkit.audit.classifier import (
-    OPENING_TOKENS,
-    BatchEncoder,
     RefusalClassifier,
-    encoder_tokenizer,
-    features,
-    level_features,
     refusal_levels,
-    token_ids,
 )
 from refusalkit.audit.data import (
     LEVELS,
@@ -31,8 +23,14 @@ from refusalkit.audit.data import (
     build_examples,
     public_examples,
 )
+from refusalkit.audit.encoder import BatchEncoder, encoder_tokenizer, token_ids
+from refusalkit.audit.heads import (
+    fit_category_head,
+    fit_level_head,
+    head_rows,
+    opening_cuts,
+)
 from refusalkit.audit.string_match import string_match_level
-from refusalkit.classifiers.heads import LinearHead, balanced_weights, fit_softmax
 from refusalkit.classifiers.tune import TuneExample, TuneOptions, tune_encoder
 from refusalkit.datasets.checkout import data_dir
 from refusalkit.datasets.public import answer_rows
@@ -41,7 +39,6 @@ from refusalkit.errors import ConfigError
 from refusalkit.jsonl import read_rows
 from refusalkit.taxonomy import BY_ID, CATEGORIES
 
-MIN_OPENING_TOKENS = 10
 # Whether the heads fit refusal_voices' answers (three more models' voices); decided by the rule
 # in docs/audit.md, and read by `bench audit`'s leave-one-model-out so it scores what ships.
 TRAIN_ON_VOICES = False
@@ -78,13 +75,6 @@ def composed_examples(options: AuditTrainOptions) -> tuple[list[AuditExample], l
     return build_examples(_synth_rows(options.synth), read_rows(options.pref), seed=options.seed)
 
 
-def opening_cuts(examples: list[AuditExample], seed: int) -> list[int]:
-    # Openings cut at random lengths: a refusal's opening cut mid-sentence (as long refusals
-    # are at run time) must still read as a refusal, and where a cut falls must not be a cue.
-    rng = random.Random(f"audit-cuts:{seed}")
-    return [rng.randint(MIN_OPENING_TOKENS, OPENING_TOKENS) for _ in examples]
-
-
 def _tune(train: list[AuditExample], options: AuditTrainOptions) -> Path:
     """The encoder learns refusals from the composed examples only: public answers reach the
     heads alone, so refitting the heads without one model's answers is an honest test of that
@@ -111,74 +101,6 @@ def _tune(train: list[AuditExample], options: AuditTrainOptions) -> Path:
         [len(levels), len(categories)],
         options.out,
         TuneOptions(epochs=options.tune_epochs, seed=options.seed, progress=options.progress),
-    )
-
-
-@dataclass
-class HeadRows:
-    """Features and labels the heads are fitted on: each composed example twice (full and cut
-    opening), each public answer once."""
-
-    examples: list[AuditExample]
-    level_x: np.ndarray
-    category_x: np.ndarray
-
-    def subset(self, keep: list[bool]) -> HeadRows:
-        index = [i for i, k in enumerate(keep) if k]
-        return HeadRows(
-            [self.examples[i] for i in index], self.level_x[index], self.category_x[index]
-        )
-
-
-def head_rows(
-    encoder: BatchEncoder, composed: list[AuditExample], public: list[AuditExample], seed: int
-) -> HeadRows:
-    prompts, responses = [e.prompt for e in composed], [e.response for e in composed]
-    full_x, prompt_x = features(encoder, prompts, responses)
-    cut_x, _ = features(encoder, prompts, responses, opening_cuts(composed, seed))
-    public_x, public_prompt_x = features(
-        encoder, [e.prompt for e in public], [e.response for e in public]
-    )
-    response_x = np.vstack([full_x, cut_x, public_x])
-    examples = composed + composed + public
-    level_x = level_features(response_x, [e.response for e in examples], markers=True)
-    category_x = np.hstack([response_x, np.vstack([prompt_x, prompt_x, public_prompt_x])])
-    return HeadRows(examples, level_x, category_x)
-
-
-# Public answers weigh three composed rows each: fewer, but in the voices the audit meets
-# (chosen on leave-one-model-out and the public validation rows, not on XSTest).
-PUBLIC_WEIGHT = 3.0
-
-
-def fit_level_head(rows: HeadRows, seed: int) -> LinearHead:
-    """Multinomial logistic regression, classes balanced, fitted to convergence (scikit-learn)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.utils.class_weight import compute_sample_weight
-
-    levels = [e.level for e in rows.examples]
-    weights = compute_sample_weight("balanced", levels) * np.array(
-        [PUBLIC_WEIGHT if e.model else 1.0 for e in rows.examples]
-    )
-    model = LogisticRegression(C=1.0, max_iter=3000, random_state=seed)
-    model.fit(rows.level_x, levels, sample_weight=weights)
-    return LinearHead(
-        model.coef_.astype(np.float32),
-        model.intercept_.astype(np.float32),
-        [str(c) for c in model.classes_],
-    )
-
-
-def fit_category_head(rows: HeadRows, seed: int) -> LinearHead:
-    categories = [c.id for c in CATEGORIES]
-    refusals = [i for i, e in enumerate(rows.examples) if e.category]
-    y = np.array([categories.index(rows.examples[i].category or "") for i in refusals])
-    return fit_softmax(
-        rows.category_x[refusals],
-        y,
-        categories,
-        seed=seed,
-        class_weight=balanced_weights(y, len(categories)),
     )
 
 
