@@ -56,8 +56,10 @@ def user_message(prompt: str) -> list[Message]:
     return [{"role": "user", "content": prompt}]
 
 
-def validate_messages(messages: Sequence[Message]) -> list[Message]:
-    """Reject what no backend can answer, with a message that says what is wrong."""
+def validate_messages(messages: Sequence[Message], judged_turn: bool = False) -> list[Message]:
+    """Reject what no backend can answer, with a message that says what is wrong.
+    `judged_turn`: the conversation may end with the assistant's turn, for a judge (such as
+    Llama Guard) that reads it; the server and the guard always want the user's turn last."""
     if not messages:
         raise InvalidInputError("messages are empty: give at least one user message")
     checked: list[Message] = []
@@ -72,7 +74,7 @@ def validate_messages(messages: Sequence[Message]) -> list[Message]:
         if not isinstance(message["content"], str):
             raise InvalidInputError(f"message {index} content must be text")
         checked.append({"role": message["role"], "content": message["content"]})
-    if checked[-1]["role"] != "user":
+    if checked[-1]["role"] != "user" and not (judged_turn and checked[-1]["role"] == "assistant"):
         raise InvalidInputError("the last message must come from the user")
     if not checked[-1]["content"].strip():
         raise InvalidInputError("the prompt is empty: give some text to answer")
@@ -174,7 +176,7 @@ class Backend(abc.ABC):
         """Answers in input order; requests run `concurrency` at a time."""
         workers = max(1, concurrency or self.default_concurrency)
         for conversation in conversations:
-            validate_messages(conversation)
+            validate_messages(conversation, judged_turn=True)
         bar = tqdm(total=len(conversations), desc="generating", disable=not progress, unit="req")
         with ThreadPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(self.chat, conv, params) for conv in conversations]

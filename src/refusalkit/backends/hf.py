@@ -144,7 +144,7 @@ class TransformersBackend(Backend):
     def stream(
         self, messages: Sequence[Message], params: GenerationParams | None = None
     ) -> TextStream:
-        checked = validate_messages(messages)
+        checked = validate_messages(messages, judged_turn=True)
         params = params or GenerationParams()
 
         def produce(stream: TextStream) -> Iterator[str]:
@@ -173,7 +173,7 @@ class TransformersBackend(Backend):
         from tqdm.auto import tqdm
 
         params = params or GenerationParams()
-        checked = [validate_messages(c) for c in conversations]
+        checked = [validate_messages(c, judged_turn=True) for c in conversations]
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token

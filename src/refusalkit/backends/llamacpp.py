@@ -92,7 +92,7 @@ class LlamaCppBackend(Backend):
     def stream(
         self, messages: Sequence[Message], params: GenerationParams | None = None
     ) -> TextStream:
-        checked = validate_messages(messages)
+        checked = validate_messages(messages, judged_turn=True)
         params = params or GenerationParams()
 
         def produce(stream: TextStream) -> Iterator[str]:

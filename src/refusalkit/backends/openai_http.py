@@ -108,7 +108,7 @@ class OpenAIBackend(Backend):
     def stream(
         self, messages: Sequence[Message], params: GenerationParams | None = None
     ) -> TextStream:
-        checked = validate_messages(messages)
+        checked = validate_messages(messages, judged_turn=True)
         params = params or GenerationParams()
         request: dict[str, Any] = {
             "model": self.model_name,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -21,30 +20,9 @@ from refusalkit.classifiers.encoder import (
 from refusalkit.classifiers.exchange_reader import ExchangeReader
 from refusalkit.classifiers.second_stage import SecondStage
 from refusalkit.errors import InvalidInputError
+from refusalkit.verdict import Verdict
 
 MAX_INPUT_CHARS = 200_000  # about 50k tokens: beyond this a request is refused as malformed
-
-
-@dataclass
-class Verdict:
-    stage: str
-    flagged: bool
-    score: float
-    category: str | None
-    threshold: float
-    latency_ms: float = 0.0
-    second_stage: bool = False  # the first stage could not decide; the second stage did
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "stage": self.stage,
-            "flagged": self.flagged,
-            "score": round(self.score, 6),
-            "category": self.category,
-            "threshold": round(self.threshold, 6),
-            "latency_ms": round(self.latency_ms, 2),
-            "second_stage": self.second_stage,
-        }
 
 
 def render_conversation(messages: Sequence[Message]) -> str:

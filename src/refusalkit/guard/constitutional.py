@@ -1,0 +1,50 @@
+"""`constitutional[:DIR]`: the constitutional classifiers (shipped, or trained into DIR) as a
+guard model: the input classifier with its second stage, the streaming output classifier, and
+the finished-exchange check with the exchange reader."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from refusalkit.backends.base import Message
+from refusalkit.classifiers.constitutional import ConstitutionalClassifiers, StreamScorer
+from refusalkit.classifiers.exchange import ExchangeCheck
+from refusalkit.config import Settings
+from refusalkit.constitution.schema import CHECK_FAILED_REFUSAL
+from refusalkit.verdict import Verdict
+
+
+class ConstitutionalGuard:
+    name = "constitutional"
+
+    def __init__(self, classifiers: ConstitutionalClassifiers) -> None:
+        self.classifiers = classifiers
+        self.check_every = classifiers.artifacts.meta.check_every
+        self.exchange = ExchangeCheck(classifiers)
+
+    def check_input(self, messages: Sequence[Message] | str) -> Verdict:
+        return self.classifiers.check_input(messages)
+
+    def stream_check(self, messages: Sequence[Message] | str) -> StreamScorer:
+        return self.classifiers.stream_scorer(messages)
+
+    def check_output(self, messages: Sequence[Message] | str, response: str) -> Verdict:
+        return self.classifiers.check_output(messages, response)
+
+    def check_exchange(self, messages: Sequence[Message] | str, response: str) -> Verdict:
+        return self.exchange.check(messages, response)
+
+    def refusal_message(self, category: str | None) -> str:
+        if category is None:
+            return CHECK_FAILED_REFUSAL
+        return self.classifiers.artifacts.constitution.refusal_for(category)
+
+    def warm(self) -> None:
+        for stage in (self.classifiers.second_stage, self.classifiers.exchange_reader):
+            if stage is not None:
+                stage.warm()
+
+
+def from_spec(spec: str, argument: str, settings: Settings) -> ConstitutionalGuard:
+    """`constitutional` (the shipped classifiers) or `constitutional:DIR`."""
+    return ConstitutionalGuard(ConstitutionalClassifiers.load(argument or None))
