@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from refusalkit.backends import GenerationParams, user_message
+from refusalkit.backends import GenerationParams, user_message, validate_messages
 from refusalkit.errors import InvalidInputError
 
 LONG = GenerationParams(max_tokens=1500, ignore_eos=True)
@@ -86,12 +86,19 @@ def test_generate_batch_keeps_order(embedded):
         ([{"role": "user", "content": "   "}], "prompt is empty"),
         ([{"role": "robot", "content": "hi"}], "role 'robot'"),
         ([{"role": "user"}], "needs 'role' and 'content'"),
-        ([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "x"}], "last"),
+        ([{"role": "user", "content": "hi"}, {"role": "system", "content": "x"}], "last"),
     ],
 )
 def test_bad_messages_are_rejected(embedded, messages, message):
     with pytest.raises(InvalidInputError, match=message):
         embedded.stream(messages)
+
+
+def test_a_judge_may_end_with_the_assistant_turn_a_chat_may_not(embedded):
+    judged = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello!"}]
+    assert isinstance(embedded.chat(judged, GenerationParams(max_tokens=4)), str)
+    with pytest.raises(InvalidInputError, match="last message must come from the user"):
+        validate_messages(judged)  # what the server and the guard check
 
 
 def test_bad_params_are_rejected():

@@ -3,13 +3,13 @@
 import base64
 import math
 from collections.abc import Iterator
-from types import SimpleNamespace
 
 import pytest
 
 from refusalkit.backends import Backend, GenerationParams, TextStream, user_message
 from refusalkit.classifiers import Verdict, render_conversation
 from refusalkit.constitution import load_constitution
+from refusalkit.constitution.schema import CHECK_FAILED_REFUSAL
 from refusalkit.errors import InvalidInputError
 from refusalkit.guard import Guard
 from refusalkit.synth.transforms.context import FILLER
@@ -24,18 +24,26 @@ COMPLIANCE = (
 
 
 class KeywordClassifiers:
-    """Flags text that names a keyword: a test double that makes the guard's mechanics exact.
+    """A guard model that flags text naming a keyword: a test double that makes the guard's
+    mechanics exact. The shipped classifiers' accuracy is measured by `refusalkit bench
+    classifiers`, not here."""
 
-    The shipped classifiers' accuracy is measured by `refusalkit bench classifiers`, not here.
-    """
+    name = "keyword"
 
     def __init__(self, keyword: str = "pipe bomb", check_every: int = 4) -> None:
         self.keyword = keyword
-        self.artifacts = SimpleNamespace(
-            meta=SimpleNamespace(check_every=check_every),
-            constitution=load_constitution("general"),
-        )
+        self.check_every = check_every
+        self.constitution = load_constitution("general")
         self.seen: list[str] = []
+
+    def refusal_message(self, category):
+        return self.constitution.refusal_for(category) if category else CHECK_FAILED_REFUSAL
+
+    def check_exchange(self, messages, response: str) -> Verdict:
+        return self._verdict("exchange", response)
+
+    def warm(self) -> None:
+        pass
 
     def _verdict(self, stage: str, text: str) -> Verdict:
         hit = self.keyword in text
@@ -48,7 +56,7 @@ class KeywordClassifiers:
     def check_output(self, messages, response: str) -> Verdict:
         return self._verdict("output", response)
 
-    def stream_scorer(self, messages):
+    def stream_check(self, messages):
         classifiers = self
 
         class Scorer:
@@ -167,9 +175,9 @@ def shipped():
 def test_shipped_classifiers_load_and_score(shipped):
     verdict = shipped.check_input(user_message(HARMFUL))
     assert verdict.stage == "input" and 0.0 <= verdict.score <= 1.0
-    assert verdict.category in shipped.classifiers.restricted
-    assert verdict.threshold == shipped.classifiers.artifacts.calibration.input.default
-    assert shipped.classifiers.artifacts.constitution.name == "general"
+    assert verdict.category in shipped.model.classifiers.restricted
+    assert verdict.threshold == shipped.model.classifiers.artifacts.calibration.input.default
+    assert shipped.constitution.name == "general" and shipped.model.name == "constitutional"
 
 
 def test_encoded_payload_is_decoded_before_scoring(shipped):
@@ -181,22 +189,22 @@ def test_encoded_payload_is_decoded_before_scoring(shipped):
 
 def test_long_input_is_scored_over_windows_not_truncated(shipped):
     padding = "\n\n".join(FILLER * 4)
-    assert len(shipped.classifiers.encoder.token_ids(padding)) > 2000
+    assert len(shipped.model.classifiers.encoder.token_ids(padding)) > 2000
     # the first stage reads the windows (the second stage reads only inputs it cannot decide)
-    padding_only = shipped.classifiers.score_input(padding)[0]
-    padded = shipped.classifiers.score_input(f"{padding}\n\n{HARMFUL}")[0]
+    padding_only = shipped.model.classifiers.score_input(padding)[0]
+    padded = shipped.model.classifiers.score_input(f"{padding}\n\n{HARMFUL}")[0]
     assert padded > padding_only + 0.2  # the payload, last in the text, is scored, not cut off
     assert shipped.check_input(f"{padding}\n\n{HARMFUL}").flagged
     assert not shipped.check_input(padding).flagged
-    windows = shipped.classifiers.input_windows(f"{padding}\n\n{HARMFUL}")
+    windows = shipped.model.classifiers.input_windows(f"{padding}\n\n{HARMFUL}")
     assert len(windows) > 15
-    assert shipped.classifiers.encoder.token_ids(HARMFUL)[-3:] == windows[-1][-3:]
+    assert shipped.model.classifiers.encoder.token_ids(HARMFUL)[-3:] == windows[-1][-3:]
 
 
 def test_output_score_is_a_running_max(shipped):
     opening = COMPLIANCE.split("\n")[0]
     response = opening + "\n" + "\n".join([BENIGN] * 10)
-    scorer = shipped.classifiers.stream_scorer(HARMFUL)
+    scorer = shipped.model.classifiers.stream_scorer(HARMFUL)
     scores = []
     for end in range(len(opening), len(response) + 1, 40):
         scores.append(scorer.observe(response[:end]).score)
@@ -205,9 +213,9 @@ def test_output_score_is_a_running_max(shipped):
 
 
 def test_threshold_overrides(shipped):
-    strict = Guard.load(thresholds={c: 1.01 for c in shipped.classifiers.restricted})
+    strict = Guard.load(thresholds={c: 1.01 for c in shipped.model.classifiers.restricted})
     assert not strict.check_input(user_message(HARMFUL)).flagged
-    lenient = Guard.load(thresholds={c: 0.0 for c in shipped.classifiers.restricted})
+    lenient = Guard.load(thresholds={c: 0.0 for c in shipped.model.classifiers.restricted})
     assert lenient.check_input(user_message(HARMFUL)).flagged
 
 

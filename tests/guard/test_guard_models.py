@@ -1,12 +1,16 @@
 """Guard models behind one seam: the registry, the constitutional classifiers as a guard model,
-and a Llama Guard-style judge against a real llama.cpp server."""
+a Llama Guard-style judge against a real llama.cpp server, and cascades of both."""
 
+import os
+import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from refusalkit.errors import ConfigError
 from refusalkit.evals.load import free_port, llama_server_command, server_process
+from refusalkit.guard.cascade import Cascade
 from refusalkit.guard.constitutional import ConstitutionalGuard
 from refusalkit.guard.llamaguard import JudgeAnswerError, LlamaGuardJudge, parse_answer
 from refusalkit.guard.model import GuardModel
@@ -113,3 +117,81 @@ def test_the_llama_guard_judge_over_a_real_server(judge_url):
     stream = judge.stream_check("Write a poem about spring.")
     assert not stream.observe("Write a poem about spring.").flagged
     assert stream.verdict().stage == "output"
+
+
+class Scored:
+    """A guard model whose input verdict has a given score; records what it was asked."""
+
+    check_every = 4
+
+    def __init__(self, name, score, threshold=0.5):
+        self.name, self.score, self.threshold, self.asked = name, score, threshold, []
+
+    def check_input(self, messages):
+        self.asked.append(messages)
+        return Verdict("input", self.score >= self.threshold, self.score, self.name, self.threshold)
+
+    check_output = check_exchange = stream_check = None
+
+    def refusal_message(self, category):
+        if category != self.name:
+            raise KeyError(category)
+        return f"{self.name} says no"
+
+    def warm(self):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("first_score", "asks_second", "flagged"),
+    [(0.01, False, False), (0.2, True, True), (0.6, True, True), (0.99, False, True)],
+)
+def test_a_cascade_asks_the_second_model_only_when_the_first_is_unsure(
+    first_score, asks_second, flagged
+):
+    first, second = Scored("first", first_score), Scored("second", 0.9)
+    cascade = Cascade(first, second)
+    verdict = cascade.check_input("a request")
+    assert bool(second.asked) == asks_second
+    assert verdict.flagged == flagged and verdict.second_stage == asks_second
+    assert cascade.refusal_message(verdict.category) == f"{verdict.category} says no"
+    assert cascade.name == "cascade:first,second"
+
+
+def test_serve_with_a_cascade_stops_what_the_judge_calls_unsafe(judge_url, tmp_path):
+    """`refusalkit serve --guard cascade:constitutional,llamaguard:…`: the classifiers are
+    unsure of a look-alike request; the (stand-in) judge calls it unsafe, so it is stopped."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}/v1"
+    spec = f"cascade:constitutional,llamaguard:{judge_url}#guard"
+    command = [
+        str(Path(sys.executable).parent / "refusalkit"),
+        "serve",
+        "--port",
+        str(port),
+        "--guard",
+        spec,
+        "--upstream",
+        f"{judge_url}#guard",
+    ]
+    env = {
+        **os.environ,
+        "REFUSALKIT_API_KEYS": "test-key",
+        "REFUSALKIT_SERVER__LOG_PATH": str(tmp_path / "decisions.sqlite3"),
+    }
+    headers = {"Authorization": "Bearer test-key"}
+    with server_process(command, base_url, env):
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", headers=headers, timeout=10).json()
+        assert health["guard"] == "cascade:constitutional,llamaguard"
+
+        def ask(prompt):
+            body = {"model": "guard", "messages": [{"role": "user", "content": prompt}]}
+            reply = httpx.post(
+                f"{base_url}/chat/completions", json=body, headers=headers, timeout=120
+            )
+            return reply.json()["choices"][0]
+
+        stopped = ask("How do I kill a Python process?")
+        assert stopped["finish_reason"] == "content_filter"
+        assert "Indiscriminate Weapons" in stopped["message"]["content"]
+        assert ask("Write a poem about spring.")["finish_reason"] != "content_filter"

@@ -377,22 +377,33 @@ def test_decision_log_and_metrics_count_every_request(guard, embedded, tmp_path)
 class BrokenClassifiers:
     """Fault injection: every classifier call raises, or hangs past the timeout."""
 
+    name = "broken"
+
     def __init__(self, real, hang_s: float = 0.0) -> None:
-        self.artifacts = real.artifacts
+        self.check_every = real.check_every
+        self.refusal_message = real.refusal_message
         self.hang_s = hang_s
+
+    def check_output(self, messages, response):
+        raise RuntimeError("classifier exploded")
+
+    check_exchange = check_output
+
+    def warm(self):
+        pass
 
     def check_input(self, messages):
         if self.hang_s:
             time.sleep(self.hang_s)
         raise RuntimeError("classifier exploded")
 
-    def stream_scorer(self, messages):
+    def stream_check(self, messages):
         raise RuntimeError("classifier exploded")
 
 
 @pytest.mark.parametrize("hang_s", [0.0, 2.0])
 def test_classifier_failure_or_timeout_fails_closed(guard, tmp_path, hang_s):
-    broken = Guard(BrokenClassifiers(guard.classifiers, hang_s), classifier_timeout_s=0.5)
+    broken = Guard(BrokenClassifiers(guard.model, hang_s), classifier_timeout_s=0.5)
     backend = ScriptedBackend("a harmless answer")
     state = build_state(settings=settings_for(tmp_path), backend=backend, guard=broken)
     server = RunningServer(state)
@@ -541,5 +552,5 @@ def test_playground_shows_where_and_why_the_guard_stopped(scripted_server):
 def test_a_guard_the_server_loads_has_its_second_stage_ready(tmp_path):
     # built at start-up, so the first band input does not pay the graph's build past the timeout
     state = build_state(settings=settings_for(tmp_path), backend=ScriptedBackend("ok"))
-    stage = state.guard.classifiers.second_stage
+    stage = state.guard.model.classifiers.second_stage
     assert stage is not None and stage.reader is not None

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from tqdm.auto import tqdm
 
-from refusalkit.classifiers.constitutional import ConstitutionalClassifiers, Verdict
 from refusalkit.errors import ConfigError, InvalidInputError
 from refusalkit.jsonl import atomic_jsonl, json_lines
+from refusalkit.verdict import Verdict
 
 
 def _rows(path: Path):
@@ -28,10 +29,18 @@ def _rows(path: Path):
         yield number, row
 
 
+class Checks(Protocol):
+    """What classifying a file needs of a guard model (guard/model.py has the whole protocol)."""
+
+    def check_input(self, text: str) -> Verdict: ...
+
+    def check_output(self, text: str, response: str) -> Verdict: ...
+
+
 def classify_file(
     path: Path,
     output: Path,
-    classifiers: ConstitutionalClassifiers,
+    classifiers: Checks,
     check_response: Callable[[str, str], Verdict] | None = None,
 ) -> int:
     """Writes to a temporary file first, so a failure never leaves a half-written OUT.

@@ -9,9 +9,11 @@ import typer
 
 from refusalkit.cli.common import (
     ClassifiersOption,
+    GuardOption,
     JsonOption,
     console,
     eval_data_dir,
+    guard_spec,
     print_result,
 )
 
@@ -109,6 +111,7 @@ def classify(
     input_path: Annotated[Path, typer.Argument(help="JSONL rows with prompt [and response].")],
     output: Annotated[Path, typer.Option(help="JSONL with flagged, score, category per row.")],
     classifiers: ClassifiersOption = None,
+    guard: GuardOption = None,
     content_only: Annotated[
         bool,
         typer.Option(
@@ -120,13 +123,12 @@ def classify(
 ) -> None:
     """Score rows: a prompt with the input classifier; a prompt+response as a finished exchange
     (harmful content, or a flagged request answered; see docs/classifiers.md)."""
-    from refusalkit.classifiers import ConstitutionalClassifiers
-    from refusalkit.classifiers.exchange import ExchangeCheck
     from refusalkit.classifiers.io import classify_file
+    from refusalkit.guard.registry import load_guard_model
 
-    loaded = ConstitutionalClassifiers.load(classifiers)
-    check = None if content_only else ExchangeCheck(loaded).check
-    count = classify_file(input_path, output, loaded, check)
+    model = load_guard_model(guard_spec(guard, classifiers))
+    check = model.check_output if content_only else model.check_exchange
+    count = classify_file(input_path, output, model, check)
     console.print(f"classified {count} rows → {output}")
 
 

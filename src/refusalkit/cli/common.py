@@ -30,6 +30,20 @@ ClassifiersOption = Annotated[
     typer.Option(help="Classifier directory from `refusalkit train` (default: shipped ones)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="One JSON line on stdout.")]
+GuardOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Guard model spec: constitutional (default), constitutional:DIR, "
+        "llamaguard:MODEL_SPEC (docs/guard-models.md)."
+    ),
+]
+
+
+def guard_spec(guard: str | None, classifiers: Path | None) -> str | None:
+    """One guard model spec from `--guard` or `--classifiers DIR` (not both)."""
+    if guard and classifiers:
+        raise ConfigError("give --guard or --classifiers, not both (--guard constitutional:DIR)")
+    return guard or (f"constitutional:{classifiers}" if classifiers else None)
 
 
 def eval_data_dir(data_dir: Path | None) -> Path:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from refusalkit.cli.common import JsonOption, console, print_result
+from refusalkit.cli.common import GuardOption, JsonOption, console, guard_spec, print_result
 from refusalkit.config import load_settings
 from refusalkit.errors import ConfigError
 
@@ -30,6 +30,7 @@ def serve_command(
         Path | None,
         typer.Option(help="Classifier directory from `refusalkit train` (default: shipped ones)."),
     ] = None,
+    guard: GuardOption = None,
     audit_classifier: Annotated[
         Path | None, typer.Option(help="Refusal classifier for /v1/audit (default: shipped).")
     ] = None,
@@ -42,10 +43,11 @@ def serve_command(
     from refusalkit.server.serve import build_state, run
 
     settings = load_settings(timeout_s=upstream_timeout)
-    state = build_state(upstream, classifiers, audit_classifier, settings)
+    state = build_state(upstream, guard_spec(guard, classifiers), audit_classifier, settings)
     auth = "on" if state.api_keys else "off (set REFUSALKIT_API_KEYS to require keys)"
     console.print(
-        f"guarding {state.backend.spec} as model {state.model_id!r} on http://{host}:{port} "
+        f"guarding {state.backend.spec} as model {state.model_id!r} with "
+        f"{state.guard.model.name} on http://{host}:{port} "
         f"· playground http://{host}:{port}/ · auth {auth} · log {state.decisions.location}"
     )
     run(state, host, port, log_level)

@@ -92,7 +92,7 @@ def bench_overhead(backend: Backend, guard, runs: int = 5, max_tokens: int = 128
     for _ in range(max(1, runs)):
         plain.append(unguarded())
         checked.append(guarded())
-    prompt_200 = text_of_tokens(guard.classifiers.encoder, 200)
+    prompt_200, tokens = request_of_tokens(200)
     latencies = [guard.check_input(prompt_200).latency_ms for _ in range(21)]
     unguarded_tps = statistics.median(plain)
     guarded_tps = statistics.median(checked)
@@ -103,11 +103,22 @@ def bench_overhead(backend: Backend, guard, runs: int = 5, max_tokens: int = 128
         "guarded_tokens_per_s": round(guarded_tps, 2),
         "overhead": round(1 - guarded_tps / unguarded_tps, 4),
         "input_check_p50_ms": round(statistics.median(latencies), 2),
-        "input_check_tokens": len(guard.classifiers.encoder.token_ids(prompt_200)),
+        "input_check_tokens": tokens,
         "check_every": guard.check_every,
         "runs": runs,
         "max_tokens": max_tokens,
     }
+
+
+def request_of_tokens(tokens: int) -> tuple[str, int]:
+    """A realistic request of `tokens` all-MiniLM-L6-v2 word pieces (the shipped classifiers'
+    encoder), whatever guard model reads it; and its length in those word pieces."""
+    from refusalkit.audit.encoder import encoder_tokenizer, token_ids
+
+    pieces = encoder_tokenizer()
+    base = " ".join(["Please summarise this paragraph about balcony gardening and tomatoes."] * 40)
+    text = pieces.backend.decode(token_ids(pieces, [base])[0][:tokens])
+    return text, len(token_ids(pieces, [text])[0])
 
 
 def text_of_tokens(encoder, tokens: int) -> str:

@@ -39,6 +39,18 @@ class ConstitutionalGuard:
             return CHECK_FAILED_REFUSAL
         return self.classifiers.artifacts.constitution.refusal_for(category)
 
+    @property
+    def constitution(self):
+        return self.classifiers.artifacts.constitution
+
+    def set_thresholds(self, thresholds: dict[str, float]) -> None:
+        """Per-category thresholds for both classifiers (the second stage then leaves those
+        categories to them)."""
+        calibration = self.classifiers.artifacts.calibration
+        for category, value in thresholds.items():
+            calibration.input.per_category[category] = value
+            calibration.output.per_category[category] = value
+
     def warm(self) -> None:
         for stage in (self.classifiers.second_stage, self.classifiers.exchange_reader):
             if stage is not None:

@@ -23,10 +23,11 @@ DEFAULT_SPEC = "constitutional"
 BUILT_IN: dict[str, str] = {
     "constitutional": "refusalkit.guard.constitutional:from_spec",
     "llamaguard": "refusalkit.guard.llamaguard:from_spec",
+    "cascade": "refusalkit.guard.cascade:from_spec",
 }
 SPEC_HELP = (
-    "use constitutional, constitutional:/path/to/classifiers, or llamaguard:MODEL_SPEC "
-    "(MODEL_SPEC: an OpenAI-compatible endpoint, hf:…, gguf:…)"
+    "use constitutional, constitutional:/path/to/classifiers, llamaguard:MODEL_SPEC "
+    "(MODEL_SPEC: an OpenAI-compatible endpoint, hf:…, gguf:…) or cascade:FIRST,SECOND"
 )
 _registered: dict[str, GuardFactory] = {}
 

@@ -24,8 +24,9 @@ from refusalkit.backends.base import (
     TextStream,
     validate_messages,
 )
-from refusalkit.classifiers.constitutional import ConstitutionalClassifiers, StreamScorer, Verdict
-from refusalkit.constitution.schema import CHECK_FAILED_REFUSAL
+from refusalkit.errors import ConfigError
+from refusalkit.guard.model import GuardModel, StreamCheck
+from refusalkit.verdict import Verdict
 
 log = logging.getLogger("refusalkit.guard")
 Action = Literal["block", "flag"]
@@ -111,8 +112,8 @@ class GuardedStream(Iterator[str]):
         if self.cancelled:
             return
         try:
-            scorer: StreamScorer | None = guard.call_classifier(
-                guard.classifiers.stream_scorer, self.messages
+            scorer: StreamCheck | None = guard.call_classifier(
+                guard.model.stream_check, self.messages
             )
         except Exception as exc:  # noqa: BLE001 - fail closed on any classifier failure
             scorer = None
@@ -170,9 +171,11 @@ class GuardedStream(Iterator[str]):
 
 
 class Guard:
+    """The streaming guard around any backend, checked by any guard model (guard/model.py)."""
+
     def __init__(
         self,
-        classifiers: ConstitutionalClassifiers,
+        model: GuardModel,
         action: Action = "block",
         fail_closed: bool = True,
         check_every: int | None = None,
@@ -180,10 +183,10 @@ class Guard:
     ) -> None:
         if action not in ("block", "flag"):
             raise ValueError(f"action must be 'block' or 'flag', not {action!r}")
-        self.classifiers = classifiers
+        self.model = model
         self.action = action
         self.fail_closed = fail_closed
-        self.check_every = check_every or classifiers.artifacts.meta.check_every
+        self.check_every = check_every or model.check_every
         self.classifier_timeout_s = classifier_timeout_s
         # One thread runs every classifier call: concurrent streams take turns (the encoder's
         # tokenizer is not thread-safe, and two ONNX runs at once only split two cores), and a
@@ -203,20 +206,29 @@ class Guard:
     @classmethod
     def load(
         cls,
-        directory: Path | str | None = None,
+        spec: Path | str | None = None,
         action: Action = "block",
         fail_closed: bool = True,
         thresholds: dict[str, float] | None = None,
         classifier_timeout_s: float | None = None,
     ) -> Guard:
-        """Shipped classifiers when `directory` is None; `thresholds` overrides per category."""
-        classifiers = ConstitutionalClassifiers.load(directory)
-        for category, value in (thresholds or {}).items():
-            calibration = classifiers.artifacts.calibration
-            calibration.input.per_category[category] = value
-            calibration.output.per_category[category] = value
+        """The guard model `spec` names (guard/registry.py); a folder means the constitutional
+        classifiers trained into it, None the shipped ones. `thresholds` overrides per category."""
+        from refusalkit.guard.registry import load_guard_model
+
+        if spec is not None and (isinstance(spec, Path) or Path(spec).expanduser().is_dir()):
+            spec = f"constitutional:{spec}"
+        model = load_guard_model(spec)
+        if thresholds:
+            set_thresholds = getattr(model, "set_thresholds", None)
+            if set_thresholds is None:
+                raise ConfigError(
+                    f"guard model {model.name!r} takes no per-category thresholds; "
+                    "they apply to the constitutional classifiers"
+                )
+            set_thresholds(thresholds)
         return cls(
-            classifiers,
+            model,
             action=action,
             fail_closed=fail_closed,
             classifier_timeout_s=classifier_timeout_s,
@@ -224,18 +236,20 @@ class Guard:
 
     @property
     def constitution(self):
-        return self.classifiers.artifacts.constitution
+        """The constitution behind the guard model, where it has one (None for a judge)."""
+        return getattr(self.model, "constitution", None)
 
     def refusal_message(self, category: str | None) -> str:
-        if category is None:
-            return CHECK_FAILED_REFUSAL
-        return self.constitution.refusal_for(category)
+        return self.model.refusal_message(category)
 
     def check_input(self, messages: Sequence[Message] | str) -> Verdict:
-        return self.call_classifier(self.classifiers.check_input, messages)
+        return self.call_classifier(self.model.check_input, messages)
 
     def check_output(self, messages: Sequence[Message] | str, response: str) -> Verdict:
-        return self.call_classifier(self.classifiers.check_output, messages, response)
+        return self.call_classifier(self.model.check_output, messages, response)
+
+    def check_exchange(self, messages: Sequence[Message] | str, response: str) -> Verdict:
+        return self.call_classifier(self.model.check_exchange, messages, response)
 
     def _safe_input(self, messages: Sequence[Message]) -> Verdict:
         try:
@@ -246,7 +260,7 @@ class Guard:
                 verdict.flagged = False
             return verdict
 
-    def _safe_observe(self, scorer: StreamScorer | None, response: str) -> Verdict:
+    def _safe_observe(self, scorer: StreamCheck | None, response: str) -> Verdict:
         try:
             if scorer is None:
                 raise RuntimeError("no stream scorer")

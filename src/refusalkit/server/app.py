@@ -66,7 +66,8 @@ def create_app(state: ServerState) -> FastAPI:
             "status": "ok",
             "model": state.model_id,
             "upstream": state.backend.spec,
-            "constitution": state.guard.constitution.name,
+            "guard": state.guard.model.name,
+            "constitution": state.guard.constitution.name if state.guard.constitution else None,
             "action": state.guard.action,
             "auth": bool(valid_keys),
         }
@@ -134,9 +135,7 @@ def create_app(state: ServerState) -> FastAPI:
             for index, (messages, response) in enumerate(work):
                 try:
                     verdict = (
-                        state.guard.call_classifier(
-                            state.exchange_check().check, messages, response
-                        )
+                        state.guard.check_exchange(messages, response)
                         if response
                         else state.guard.check_input(messages)
                     )

@@ -22,27 +22,27 @@ def _keys(variable: str, configured: list[str]) -> frozenset[str]:
 
 def build_state(
     upstream: str | None = None,
-    classifiers: Path | None = None,
+    guard_spec: Path | str | None = None,
     audit_classifier: Path | None = None,
     settings: Settings | None = None,
     backend=None,
     guard=None,
 ) -> ServerState:
-    """What the app serves; `backend` and `guard` may come ready-made (tests, embedding)."""
+    """What the app serves; `backend` and `guard` may come ready-made (tests, embedding).
+    `guard_spec`: a guard model spec (guard/registry.py) or a classifiers folder."""
     settings = settings or load_settings()
     config: ServerConfig = settings.server
     if backend is None:
         backend = load_backend(upstream, settings)
     if guard is None:
         guard = Guard.load(
-            classifiers,
+            guard_spec,
             action=config.action,
             fail_closed=config.fail_closed,
             classifier_timeout_s=config.classifier_timeout_s,
         )
-        if guard.classifiers.second_stage is not None:
-            # the first second-stage input would otherwise pay the graph's build past the timeout
-            guard.classifiers.second_stage.warm()
+        # the first check would otherwise pay the model's load (a graph's build) past the timeout
+        guard.model.warm()
     log = config.decision_log or config.log_path or settings.cache_dir / "decisions.sqlite3"
     decisions = DecisionLog(log, config.log_prompts, config.log_retention_days, config.log_max_rows)
     return ServerState(

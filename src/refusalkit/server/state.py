@@ -9,7 +9,6 @@ from typing import Any
 
 from refusalkit.audit.classifier import RefusalClassifier
 from refusalkit.backends.base import Backend
-from refusalkit.classifiers.exchange import ExchangeCheck
 from refusalkit.config import ServerConfig
 from refusalkit.guard.runtime import Guard
 from refusalkit.server.decision_log import DecisionLog
@@ -27,7 +26,6 @@ class ServerState:
     audit_dir: Path | None = None
     metrics: ServerMetrics = field(default_factory=ServerMetrics)
     _auditor: Any = None
-    _exchange: ExchangeCheck | None = None
     _audit_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -39,8 +37,3 @@ class ServerState:
             if self._auditor is None:
                 self._auditor = RefusalClassifier(self.audit_dir)
             return self._auditor
-
-    def exchange_check(self) -> ExchangeCheck:
-        if self._exchange is None:
-            self._exchange = ExchangeCheck(self.guard.classifiers)
-        return self._exchange
