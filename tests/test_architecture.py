@@ -24,7 +24,18 @@ def test_imports_follow_the_layers_and_have_no_cycles():
         [str(_tool("lint-imports"))], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 kept, 0 broken" in result.stdout
+    assert "3 kept, 0 broken" in result.stdout
+
+
+def test_the_constitutional_classifiers_are_named_only_behind_the_seam():
+    """#40: outside classifiers/, only the registry's `constitutional` module names them."""
+    package = ROOT / "src" / "refusalkit"
+    naming = sorted(
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if "ConstitutionalClassifiers" in path.read_text() and path.parent.name != "classifiers"
+    )
+    assert naming == ["guard/constitutional.py"]
 
 
 def test_every_package_sits_in_a_layer():

@@ -135,15 +135,18 @@ def classify(
 @bench.command("classifiers")
 def bench_classifiers_command(
     classifiers: ClassifiersOption = None,
+    guard: GuardOption = None,
     data_dir: Annotated[
         Path | None,
         typer.Option(help="Folder with xstest/ and coconot/ (default: $REFUSALKIT_EVAL_DATA)."),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Classifier accuracy on data never trained on: XSTest, CoCoNot, held-out jailbreaks."""
-    from refusalkit.classifiers import ConstitutionalClassifiers
+    """A guard model's accuracy on data it never trained on: XSTest, CoCoNot, held-out
+    jailbreaks (the shipped classifiers unless --guard names another)."""
     from refusalkit.evals.classifiers import bench_classifiers
+    from refusalkit.guard.registry import load_guard_model
 
     directory = eval_data_dir(data_dir)
-    print_result(bench_classifiers(ConstitutionalClassifiers.load(classifiers), directory), as_json)
+    model = load_guard_model(guard_spec(guard, classifiers))
+    print_result(bench_classifiers(model, directory), as_json)

@@ -121,7 +121,3 @@ def request_of_tokens(tokens: int) -> tuple[str, int]:
     return text, len(token_ids(pieces, [text])[0])
 
 
-def text_of_tokens(encoder, tokens: int) -> str:
-    """A realistic request of exactly `tokens` encoder tokens, for latency figures."""
-    base = " ".join(["Please summarise this paragraph about balcony gardening and tomatoes."] * 40)
-    return encoder.tokenizer.decode(encoder.token_ids(base)[:tokens])

@@ -1,4 +1,5 @@
-"""Accuracy of the constitutional classifiers on data they never trained on."""
+"""Accuracy of a guard model (the constitutional classifiers by default) on data it never
+trained on."""
 
 from __future__ import annotations
 
@@ -12,14 +13,13 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from refusalkit.classifiers import ConstitutionalClassifiers
-from refusalkit.classifiers.constitutional import Verdict
-from refusalkit.classifiers.exchange import ExchangeCheck
 from refusalkit.datasets import eval_sets as datasets
 from refusalkit.datasets import public as public_data
-from refusalkit.evals.bench import text_of_tokens
+from refusalkit.evals.bench import request_of_tokens
 from refusalkit.evals.jailbreaks import TEMPLATES, wrap
 from refusalkit.evals.traffic import benign_traffic
+from refusalkit.guard.model import GuardModel
+from refusalkit.verdict import Verdict
 
 
 def _rate(values: list[bool]) -> float | None:
@@ -27,21 +27,14 @@ def _rate(values: list[bool]) -> float | None:
 
 
 def _input_latencies(
-    classifiers: ConstitutionalClassifiers, text: str, runs: int = 41
-) -> tuple[list[float], list[float]]:
-    """Input-check latencies (ms) as shipped (windows side by side) and with the windows one
-    after another, interleaved call by call so both see the same machine."""
-    sessions = classifiers.encoder.sessions
-    shipped, baseline = [], []
-    try:
-        for _ in range(runs):
-            sessions.side_by_side = True
-            shipped.append(classifiers.check_input(text).latency_ms)
-            sessions.side_by_side = False
-            baseline.append(classifiers.check_input(text).latency_ms)
-    finally:
-        sessions.side_by_side = True
-    return shipped, baseline
+    model: GuardModel, text: str, runs: int = 41
+) -> tuple[list[float], list[float] | None]:
+    """Input-check latencies (ms); for a model that can read its windows two ways (the
+    constitutional classifiers), also the other way, interleaved call by call."""
+    compare = getattr(model, "compare_input_windows", None)
+    if compare is not None:
+        return compare(text, runs)
+    return [model.check_input(text).latency_ms for _ in range(runs)], None
 
 
 def _f1(tp: int, fp: int, fn: int) -> dict[str, float | None]:
@@ -71,7 +64,7 @@ def _confusion(truths: list[bool], guesses: list[bool]) -> tuple[int, int, int, 
 
 
 def public_heldout(
-    classifiers: ConstitutionalClassifiers, progress: bool, folder: Path | None = None
+    classifiers: GuardModel, progress: bool, folder: Path | None = None
 ) -> dict[str, Any]:
     """Recall per harmful source and flagged share per benign source on the public test split
     (never trained or tuned on), the share of benign prompts the second stage reads and the
@@ -129,8 +122,10 @@ def recall_at_fpr(
 
 
 def bench_classifiers(
-    classifiers: ConstitutionalClassifiers, data_dir: Path, progress: bool = True
+    classifiers: GuardModel, data_dir: Path, progress: bool = True
 ) -> dict[str, Any]:
+    """The same figures for any guard model (`bench classifiers --guard SPEC`)."""
+
     def flagged(text: str) -> bool:
         return classifiers.check_input(text).flagged
 
@@ -170,13 +165,19 @@ def bench_classifiers(
         benign_by_kind[row["kind"]].append(flagged(row["prompt"]))
     all_benign = [hit for hits in benign_by_kind.values() for hit in hits]
 
-    exchange_check = ExchangeCheck(classifiers)
+    # one pass of the output classifier for both verdicts, where the model offers it
+    both = getattr(classifiers, "check_with_content", None) or (
+        lambda prompt, answer: (
+            classifiers.check_exchange(prompt, answer),
+            classifiers.check_output(prompt, answer),
+        )
+    )
     exchanges = [r for r in datasets.xstest_completions(data_dir) if r.completion.strip()]
     truths, guesses, content_guesses, exchange_ms = [], [], [], []
     for row in bar(exchanges, "xstest exchanges"):
         truths.append((not row.prompt_safe) and row.label == "full_compliance")
         started = time.perf_counter()
-        verdict, content = exchange_check.check_with_content(row.prompt, row.completion)
+        verdict, content = both(row.prompt, row.completion)
         exchange_ms.append((time.perf_counter() - started) * 1000)
         guesses.append(verdict.flagged)
         # what the streaming guard reads: the output classifier alone, no reader
@@ -190,10 +191,11 @@ def bench_classifiers(
         "fn": len(unsafe_flags) - sum(unsafe_flags),
     }
     heldout = public_heldout(classifiers, progress)
-    text_200 = text_of_tokens(classifiers.encoder, 200)
+    text_200, _ = request_of_tokens(200)
     latencies, one_after_another = _input_latencies(classifiers, text_200)
     return {
         "bench": "classifiers",
+        "guard": classifiers.name,
         "xstest_safe_fpr": _rate(safe_flags),
         "xstest_safe_fpr_by_type": {k: _rate(v) for k, v in sorted(by_type.items())},
         "xstest_unsafe_recall": _rate(unsafe_flags),
@@ -224,10 +226,14 @@ def bench_classifiers(
         "input_check_p50_ms": round(statistics.median(latencies), 2),
         "input_check_p50_ms_windows_one_after_another": round(
             statistics.median(one_after_another), 2
-        ),
+        )
+        if one_after_another
+        else None,
         "input_check_side_by_side_ratio": round(
             statistics.median(a / b for a, b in zip(latencies, one_after_another, strict=True)), 3
-        ),
+        )
+        if one_after_another
+        else None,
         "counts": {
             "xstest_safe": len(safe),
             "xstest_unsafe": len(unsafe),

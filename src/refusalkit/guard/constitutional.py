@@ -34,6 +34,27 @@ class ConstitutionalGuard:
     def check_exchange(self, messages: Sequence[Message] | str, response: str) -> Verdict:
         return self.exchange.check(messages, response)
 
+    def check_with_content(
+        self, messages: Sequence[Message] | str, response: str
+    ) -> tuple[Verdict, Verdict]:
+        """The exchange's verdict and the content's, from one pass of the output classifier."""
+        return self.exchange.check_with_content(messages, response)
+
+    def compare_input_windows(self, text: str, runs: int) -> tuple[list[float], list[float]]:
+        """Input-check latencies (ms) as shipped (windows side by side) and with the windows
+        one after another, interleaved call by call so both see the same machine."""
+        sessions = self.classifiers.encoder.sessions
+        shipped, baseline = [], []
+        try:
+            for _ in range(runs):
+                sessions.side_by_side = True
+                shipped.append(self.classifiers.check_input(text).latency_ms)
+                sessions.side_by_side = False
+                baseline.append(self.classifiers.check_input(text).latency_ms)
+        finally:
+            sessions.side_by_side = True
+        return shipped, baseline
+
     def refusal_message(self, category: str | None) -> str:
         if category is None:
             return CHECK_FAILED_REFUSAL
