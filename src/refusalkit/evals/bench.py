@@ -119,5 +119,3 @@ def request_of_tokens(tokens: int) -> tuple[str, int]:
     base = " ".join(["Please summarise this paragraph about balcony gardening and tomatoes."] * 40)
     text = pieces.backend.decode(token_ids(pieces, [base])[0][:tokens])
     return text, len(token_ids(pieces, [text])[0])
-
-
