@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from refusalkit.hazards import hazards_of
+
 
 @dataclass
 class Verdict:
@@ -17,8 +19,13 @@ class Verdict:
     threshold: float
     latency_ms: float = 0.0
     second_stage: bool = False  # the first stage could not decide; the second stage did
-    # MLCommons hazard ids (S1-S14) a judge such as Llama Guard named; empty when none did
+    # MLCommons hazard ids (S1-S14) of a flag: what a judge named, else the category's
+    # (hazards.py); empty when nothing is flagged
     hazards: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.flagged and not self.hazards:
+            self.hazards = hazards_of(self.category)
 
     def as_dict(self) -> dict[str, Any]:
         return {

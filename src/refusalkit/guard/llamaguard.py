@@ -16,25 +16,9 @@ from dataclasses import dataclass, field
 from refusalkit.backends.base import Backend, GenerationParams, Message
 from refusalkit.config import Settings
 from refusalkit.errors import ConfigError
+from refusalkit.hazards import MLCOMMONS_HAZARDS, harm_of, hazards_of
 from refusalkit.verdict import Verdict
 
-# Llama Guard 3's categories: the MLCommons AI Safety hazard taxonomy (v0.5) plus two.
-HAZARDS: dict[str, str] = {
-    "S1": "Violent Crimes",
-    "S2": "Non-Violent Crimes",
-    "S3": "Sex-Related Crimes",
-    "S4": "Child Sexual Exploitation",
-    "S5": "Defamation",
-    "S6": "Specialized Advice",
-    "S7": "Privacy",
-    "S8": "Intellectual Property",
-    "S9": "Indiscriminate Weapons",
-    "S10": "Hate",
-    "S11": "Suicide & Self-Harm",
-    "S12": "Sexual Content",
-    "S13": "Elections",
-    "S14": "Code Interpreter Abuse",
-}
 # Greedy and unpenalised: the hazard ids the answer names also appear in the task prompt.
 JUDGE_PARAMS = GenerationParams(max_tokens=24, temperature=0.0, seed=0, repeat_penalty=1.0)
 # Each stream check is one generation by the judge: check every 64 tokens, not every 16.
@@ -86,11 +70,13 @@ class LlamaGuardJudge:
     def judge(self, turns: list[Message], stage: str) -> Verdict:
         started = time.perf_counter()
         unsafe, hazards = parse_answer(self.backend.chat(turns, JUDGE_PARAMS))
+        # the category is the constitution's harm the hazards mean (hazards.py), else the id
+        category = harm_of(hazards) or (hazards[0] if hazards else None)
         return Verdict(
             stage,
             unsafe,
             1.0 if unsafe else 0.0,
-            hazards[0] if hazards else None,
+            category,
             0.5,
             (time.perf_counter() - started) * 1000,
             hazards=hazards,
@@ -113,7 +99,8 @@ class LlamaGuardJudge:
             from refusalkit.constitution.schema import CHECK_FAILED_REFUSAL
 
             return CHECK_FAILED_REFUSAL
-        return REFUSAL.format(hazards=HAZARDS.get(category, category))
+        named = hazards_of(category) or (category,)
+        return REFUSAL.format(hazards=MLCOMMONS_HAZARDS.get(named[0], category))
 
     def warm(self) -> None:
         """Nothing to load here: the backend holds the model."""
