@@ -1,1 +1,42 @@
-"""Measurements: benchmarks now; attack success, over-refusal and reports as they land."""
+"""Measurements: the benches behind `refusalkit bench …` and the attack / over-refusal suite
+behind `refusalkit eval`.
+
+    from refusalkit.evals import bench_classifiers
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from refusalkit.faces import lazy_face
+
+if TYPE_CHECKING:
+    from refusalkit.evals.audit import bench_audit as bench_audit
+    from refusalkit.evals.bench import (
+        bench_generate as bench_generate,
+    )
+    from refusalkit.evals.bench import (
+        bench_overhead as bench_overhead,
+    )
+    from refusalkit.evals.classifiers import bench_classifiers as bench_classifiers
+    from refusalkit.evals.load import bench_serve as bench_serve
+    from refusalkit.evals.quickstart import run_quickstart as run_quickstart
+    from refusalkit.evals.replicas import bench_replicas as bench_replicas
+    from refusalkit.evals.steer import bench_steer as bench_steer
+    from refusalkit.evals.suite import Suite as Suite
+    from refusalkit.evals.suite import run_suite as run_suite
+
+_FACE = {
+    "bench_audit": "refusalkit.evals.audit",
+    "bench_generate": "refusalkit.evals.bench",
+    "bench_overhead": "refusalkit.evals.bench",
+    "bench_classifiers": "refusalkit.evals.classifiers",
+    "bench_serve": "refusalkit.evals.load",
+    "run_quickstart": "refusalkit.evals.quickstart",
+    "bench_replicas": "refusalkit.evals.replicas",
+    "bench_steer": "refusalkit.evals.steer",
+    "Suite": "refusalkit.evals.suite",
+    "run_suite": "refusalkit.evals.suite",
+}
+__all__ = sorted(_FACE)
+__getattr__ = lazy_face(__name__, _FACE)

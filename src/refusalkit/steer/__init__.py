@@ -1,0 +1,45 @@
+"""Refusal tokens: a model that decides `[respond]` or a category's refusal token first, with
+per-category thresholds set at inference.
+
+    from refusalkit.steer import SteerModel
+    SteerModel().decide(["Draw me a lighthouse."])
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from refusalkit.faces import lazy_face
+
+if TYPE_CHECKING:
+    from refusalkit.steer.backend import SteerBackend as SteerBackend
+    from refusalkit.steer.calibrate import calibrate_model as calibrate_model
+    from refusalkit.steer.decode import (
+        Decision as Decision,
+    )
+    from refusalkit.steer.decode import (
+        SteerModel as SteerModel,
+    )
+    from refusalkit.steer.decode import (
+        parse_thresholds as parse_thresholds,
+    )
+    from refusalkit.steer.io import decide_file as decide_file
+    from refusalkit.steer.train import (
+        SteerTrainOptions as SteerTrainOptions,
+    )
+    from refusalkit.steer.train import (
+        train_steer as train_steer,
+    )
+
+_FACE = {
+    "SteerBackend": "refusalkit.steer.backend",
+    "calibrate_model": "refusalkit.steer.calibrate",
+    "Decision": "refusalkit.steer.decode",
+    "SteerModel": "refusalkit.steer.decode",
+    "parse_thresholds": "refusalkit.steer.decode",
+    "decide_file": "refusalkit.steer.io",
+    "SteerTrainOptions": "refusalkit.steer.train",
+    "train_steer": "refusalkit.steer.train",
+}
+__all__ = sorted(_FACE)
+__getattr__ = lazy_face(__name__, _FACE)
