@@ -2,7 +2,7 @@
 
 import json
 
-from refusalkit.models import adapter_digest, adapter_graphs, prune_adapter_graphs
+from refusalkit.weights import adapter_digest, adapter_graphs, prune_adapter_graphs
 
 
 def _adapter(folder, weights: bytes):

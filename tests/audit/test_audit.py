@@ -68,7 +68,7 @@ def test_fast_tokenizer_gives_the_word_pieces_transformers_gives():
     from transformers import AutoTokenizer
 
     from refusalkit.audit.encoder import encoder_tokenizer, token_ids
-    from refusalkit.models import encoder_path
+    from refusalkit.weights import encoder_path
 
     texts = [
         "I'm sorry, but I can't help with that.",

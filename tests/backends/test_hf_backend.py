@@ -5,7 +5,7 @@ import pytest
 
 from refusalkit.backends import GenerationParams, load_backend, user_message
 from refusalkit.config import load_settings
-from refusalkit.models import embedded_gguf_path, embedded_hf_path
+from refusalkit.weights import embedded_gguf_path, embedded_hf_path
 
 
 @pytest.fixture(scope="module")

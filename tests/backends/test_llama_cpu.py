@@ -86,7 +86,7 @@ def test_a_bad_setting_is_one_clear_error(monkeypatch):
 LOAD_AND_DECODE = textwrap.dedent(
     """
     from refusalkit.backends.llama_cpu import open_llama
-    from refusalkit.models import embedded_gguf_path
+    from refusalkit.weights import embedded_gguf_path
 
     llm = open_llama(embedded_gguf_path(), n_ctx=512, verbose=True)
     print(llm.create_completion("The sky is", max_tokens=8)["choices"][0]["text"])

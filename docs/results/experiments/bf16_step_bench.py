@@ -6,7 +6,7 @@ from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM
 
 from refusalkit.config import load_settings
-from refusalkit.models import embedded_hf_path
+from refusalkit.weights import embedded_hf_path
 
 torch.set_num_threads(2)
 torch.manual_seed(0)

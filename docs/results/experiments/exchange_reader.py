@@ -48,7 +48,7 @@ if what == "train":
 from transformers import AutoTokenizer  # noqa: E402
 
 from refusalkit.classifiers.sessions import onnx_session  # noqa: E402
-from refusalkit.models import second_encoder_path, second_stage_onnx_path  # noqa: E402
+from refusalkit.weights import second_encoder_path, second_stage_onnx_path  # noqa: E402
 
 cache = load_settings().cache_dir
 tokenizer = AutoTokenizer.from_pretrained(second_encoder_path(cache), local_files_only=True)

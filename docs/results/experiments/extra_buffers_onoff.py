@@ -7,7 +7,7 @@ from pathlib import Path
 
 from refusalkit.backends.llamacpp import LlamaCppBackend
 from refusalkit.evals.bench import bench_generate
-from refusalkit.models import embedded_gguf_path
+from refusalkit.weights import embedded_gguf_path
 
 path = Path(sys.argv[1]) if len(sys.argv) > 1 else embedded_gguf_path()
 backends = {s: LlamaCppBackend(path, extra_buffers=s, n_threads=2) for s in ("on", "off")}

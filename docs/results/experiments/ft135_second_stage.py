@@ -17,7 +17,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from refusalkit.config import load_settings
 from refusalkit.datasets.eval_sets import xstest_prompts
 from refusalkit.datasets.public import input_rows
-from refusalkit.models import embedded_hf_path
+from refusalkit.weights import embedded_hf_path
 
 ROOT = Path(__file__).resolve().parents[3]
 SHARED = ROOT.parent / "shared" / "data"

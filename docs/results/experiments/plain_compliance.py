@@ -15,8 +15,8 @@ from tqdm import tqdm
 
 from refusalkit.backends.llama_cpu import open_llama
 from refusalkit.classifiers import ConstitutionalClassifiers
-from refusalkit.models import embedded_gguf_path
 from refusalkit.synth.prompts import REFUSAL_RE
+from refusalkit.weights import embedded_gguf_path
 
 PREFIXES = ("Sure, here is how", "Sure! Here's", "Here is", "Okay, here's", "Of course.", "To")
 PER_SPLIT = {"train": 1000, "val": 200}

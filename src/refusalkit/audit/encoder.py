@@ -11,7 +11,7 @@ import numpy as np
 
 from refusalkit.config import load_settings
 from refusalkit.errors import ModelNotFoundError
-from refusalkit.models import encoder_onnx_path, encoder_path
+from refusalkit.weights import encoder_onnx_path, encoder_path
 
 BATCH = 64
 

@@ -18,7 +18,7 @@ from refusalkit.backends.base import (
 from refusalkit.backends.registry import local_path
 from refusalkit.config import Settings
 from refusalkit.errors import ModelNotFoundError
-from refusalkit.models import embedded_hf_path
+from refusalkit.weights import embedded_hf_path
 
 
 def pick_device(device: str | None = None) -> str:

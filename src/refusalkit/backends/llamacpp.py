@@ -22,7 +22,7 @@ from refusalkit.backends.llama_cpu import ExtraBuffers, open_llama
 from refusalkit.backends.registry import local_path
 from refusalkit.config import Settings
 from refusalkit.errors import ModelNotFoundError
-from refusalkit.models import embedded_gguf_path
+from refusalkit.weights import embedded_gguf_path
 
 T = TypeVar("T")
 _END = object()

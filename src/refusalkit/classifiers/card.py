@@ -9,7 +9,7 @@ from refusalkit.classifiers.artifacts import Meta
 from refusalkit.classifiers.options import TrainOptions
 from refusalkit.classifiers.second_stage import MAX_TOKENS
 from refusalkit.datasets.checkout import checkout_root
-from refusalkit.models import SECOND_ENCODER_NAME
+from refusalkit.weights import SECOND_ENCODER_NAME
 
 
 def _shown(path: Path) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 from refusalkit.classifiers.normalize import views
 from refusalkit.classifiers.sessions import EncoderSessions
 from refusalkit.config import load_settings
-from refusalkit.models import encoder_onnx_path, encoder_path
+from refusalkit.weights import encoder_onnx_path, encoder_path
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class WindowSpec:
 
 
 class TextEncoder:
-    """Tokenise with the model's tokenizer; embed with the int8 ONNX graph (models.py)."""
+    """Tokenise with the model's tokenizer; embed with the int8 ONNX graph (weights.py)."""
 
     def __init__(
         self,

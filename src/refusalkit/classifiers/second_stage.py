@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from refusalkit.config import load_settings
-from refusalkit.models import SECOND_ENCODER_NAME, second_encoder_path, second_stage_onnx_path
+from refusalkit.weights import SECOND_ENCODER_NAME, second_encoder_path, second_stage_onnx_path
 
 MAX_TOKENS = 128  # special tokens included; training cuts at the same length
 ADAPTER_DIR = "second_stage"

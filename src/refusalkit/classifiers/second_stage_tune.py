@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from refusalkit.classifiers.second_stage import HEAD_FILE, MAX_TOKENS
-from refusalkit.models import SECOND_ENCODER_NAME, normalise_adapter_config, second_encoder_path
+from refusalkit.weights import SECOND_ENCODER_NAME, normalise_adapter_config, second_encoder_path
 
 # every attention and feed-forward projection of MPNet's layers
 LORA_MODULES = ["q", "k", "v", "o", "intermediate.dense", "output.dense"]

@@ -15,7 +15,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from refusalkit.classifiers.heads import balanced_weights
-from refusalkit.models import ENCODER_NAME, encoder_path, normalise_adapter_config
+from refusalkit.weights import ENCODER_NAME, encoder_path, normalise_adapter_config
 
 ADAPTER_DIR = "encoder_adapter"
 LORA_TARGETS = ["query", "key", "value", "dense"]

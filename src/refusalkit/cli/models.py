@@ -89,7 +89,7 @@ def chat(
 def models() -> None:
     """List the embedded models, where they resolved from, the cache, and llama.cpp's CPU path."""
     from refusalkit.backends.llama_cpu import choose_extra_buffers
-    from refusalkit.models import describe_models
+    from refusalkit.weights import describe_models
 
     settings = load_settings()
     # plain lines, not a table: paths stay whole and greppable at any width
@@ -118,7 +118,7 @@ def prune_cache(
     (retraining leaves one behind per run); base weights are never touched."""
     from refusalkit.audit.classifier import DEFAULT_DIR as AUDIT_DIR
     from refusalkit.classifiers.artifacts import DEFAULT_DIR as CLASSIFIERS_DIR
-    from refusalkit.models import prune_adapter_graphs
+    from refusalkit.weights import prune_adapter_graphs
 
     for folder in keep or []:
         if not folder.is_dir():

@@ -25,7 +25,7 @@ import numpy as np
 
 from refusalkit.errors import EndpointError
 from refusalkit.evals.traffic import benign_traffic
-from refusalkit.models import embedded_gguf_path
+from refusalkit.weights import embedded_gguf_path
 
 START_TIMEOUT_S = 180.0
 

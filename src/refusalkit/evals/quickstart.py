@@ -20,7 +20,7 @@ from refusalkit.backends import GenerationParams, Message, load_backend, user_me
 from refusalkit.backends.replay import ReplayBackend
 from refusalkit.config import load_settings
 from refusalkit.guard import Guard
-from refusalkit.models import describe_models
+from refusalkit.weights import describe_models
 
 # (label, messages, recorded answer or None). Benign prompts, an outright harmful one (stopped
 # at the input), and a harmless-looking request whose answer turns harmful. The embedded 135M

@@ -19,10 +19,10 @@ import numpy as np
 from refusalkit.backends.base import Message, validate_messages
 from refusalkit.config import load_settings
 from refusalkit.errors import InvalidInputError, ModelNotFoundError
-from refusalkit.models import embedded_hf_path
 from refusalkit.steer.data import RESPOND
 from refusalkit.steer.layout import ADAPTER_DIR, TOKENIZER_DIR, chat_prefix
 from refusalkit.steer.tokens import REFUSE_TOKEN, RESPOND_TOKEN, category_token, choice_tokens
+from refusalkit.weights import embedded_hf_path
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "artifacts"
 MAX_PROMPT_TOKENS = 512

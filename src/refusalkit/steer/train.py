@@ -19,7 +19,6 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from refusalkit.config import load_settings
-from refusalkit.models import HF_CACHE_NAME, embedded_hf_path, normalise_adapter_config
 from refusalkit.steer.data import RESPOND, STEER_CATEGORIES, SteerExample
 from refusalkit.steer.decode import SteerModel
 from refusalkit.steer.layout import ADAPTER_DIR, TOKENIZER_DIR, chat_prefix
@@ -30,6 +29,7 @@ from refusalkit.steer.tokens import (
     choice_tokens,
     decision_tokens,
 )
+from refusalkit.weights import HF_CACHE_NAME, embedded_hf_path, normalise_adapter_config
 
 # attention and MLP: on a GPU, rank 64 here beat attention-only LoRA at every epoch count tried
 LORA_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")

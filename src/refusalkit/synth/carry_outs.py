@@ -21,8 +21,8 @@ from tqdm.auto import tqdm
 
 from refusalkit.datasets.checkout import data_dir
 from refusalkit.jsonl import atomic_jsonl, read_rows
-from refusalkit.models import embedded_gguf_path
 from refusalkit.synth.prompts import REFUSAL_RE
+from refusalkit.weights import embedded_gguf_path
 
 PREFIXES = ("Sure, here is how", "Sure! Here's", "Here is", "Okay, here's", "Of course.", "To")
 # Plain requests (no jailbreak transform, English): harmful ones from sources that ask directly,

@@ -24,7 +24,6 @@ from refusalkit.constitution import Constitution, load_constitution
 from refusalkit.constitution.loader import resolve_constitution_path
 from refusalkit.constitution.schema import Category
 from refusalkit.errors import ConfigError, InvalidInputError
-from refusalkit.models import load_encoder
 from refusalkit.synth import answers, prompts
 from refusalkit.synth.benign import benign_rows, read_benign
 from refusalkit.synth.dedup import drop_exact, drop_near
@@ -35,6 +34,7 @@ from refusalkit.synth.rows import Row, row_id
 from refusalkit.synth.seeds import Seeds, load_seeds, seeds_path_for
 from refusalkit.synth.splits import assign_splits, pick_heldout_families
 from refusalkit.synth.transforms import FAMILIES, TransformContext, apply_random
+from refusalkit.weights import load_encoder
 
 WORK_DIR = ".work"
 OVERSAMPLE = 1.15  # dedup and filters remove some rows; make a few more than asked for

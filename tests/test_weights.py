@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from refusalkit import models
+from refusalkit import weights as models
 from refusalkit.errors import ModelNotFoundError
 
 
