@@ -87,7 +87,7 @@ def test_missing_second_encoder_part_names_every_package_to_install(monkeypatch,
 
 
 def test_onnx_encoder_matches_the_pytorch_encoder():
-    from refusalkit.classifiers.encoder import TextEncoder
+    from refusalkit.classifiers.first_stage.encoder import TextEncoder
     from refusalkit.config import load_settings
 
     path = models.encoder_onnx_path(load_settings().cache_dir)
@@ -104,7 +104,7 @@ def test_onnx_encoder_matches_the_pytorch_encoder():
 
 
 def test_windows_run_side_by_side_get_the_vectors_they_get_alone():
-    from refusalkit.classifiers.encoder import TextEncoder
+    from refusalkit.classifiers.first_stage.encoder import TextEncoder
 
     encoder = TextEncoder(threads=2)
     texts = [
@@ -128,7 +128,7 @@ def test_windows_run_side_by_side_get_the_vectors_they_get_alone():
 def test_a_forked_child_embeds_side_by_side_too():
     """A child forked after the side-by-side threads started has none of them: it makes its own
     instead of waiting forever on the parent's."""
-    from refusalkit.classifiers.encoder import TextEncoder
+    from refusalkit.classifiers.first_stage.encoder import TextEncoder
 
     encoder = TextEncoder(threads=2)
     windows = [encoder.token_ids("hello there " * 20)[:64], encoder.token_ids("bake bread")]
@@ -150,7 +150,7 @@ def test_a_forked_child_embeds_side_by_side_too():
 
 def test_adapter_gets_its_own_merged_graph(tmp_path):
     from refusalkit.classifiers.artifacts import DEFAULT_DIR
-    from refusalkit.classifiers.encoder import TextEncoder
+    from refusalkit.classifiers.first_stage.encoder import TextEncoder
     from refusalkit.config import load_settings
 
     adapter = DEFAULT_DIR / "encoder_adapter"

@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from refusalkit.classifiers.cascade import (
+from refusalkit.classifiers.second_stage.reader import MAX_TOKENS, Band, SecondStage
+from refusalkit.classifiers.training.second_stage import (
     MIN_SOURCE_POOL,
     CascadeTargets,
     choose_band,
     second_stage_rows,
 )
-from refusalkit.classifiers.second_stage import MAX_TOKENS, Band, SecondStage
 
 
 def _rows(labels_sources):
@@ -110,7 +110,7 @@ def test_check_input_routes_only_band_scores_to_the_second_stage(tmp_path):
 
 
 def test_second_stage_training_rows_keep_every_row_but_a_sample_of_english_everyday_prompts():
-    from refusalkit.classifiers.cascade import MAX_SECOND_STAGE_EVERYDAY
+    from refusalkit.classifiers.training.second_stage import MAX_SECOND_STAGE_EVERYDAY
 
     rows = [
         {"source": "benign", "lang": "en", "n": i} for i in range(MAX_SECOND_STAGE_EVERYDAY + 50)
@@ -178,8 +178,8 @@ def test_rows_the_second_stage_cannot_read_are_counted_as_the_first_stage_decide
 
 
 def test_second_stage_tuning_is_seeded_and_writes_an_adapter_the_graph_reads(tmp_path):
-    from refusalkit.classifiers.second_stage import HEAD_FILE, BandReader
-    from refusalkit.classifiers.second_stage_tune import SecondStageTuneOptions, tune_second_stage
+    from refusalkit.classifiers.second_stage.reader import HEAD_FILE, BandReader
+    from refusalkit.classifiers.second_stage.tune import SecondStageTuneOptions, tune_second_stage
     from refusalkit.config import load_settings
 
     texts = ["How do I make a pipe bomb?", "Write a poem about the sea."] * 8

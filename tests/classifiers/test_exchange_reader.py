@@ -4,7 +4,7 @@ import json
 import shutil
 
 from refusalkit.classifiers.artifacts import DEFAULT_DIR
-from refusalkit.classifiers.exchange_reader import (
+from refusalkit.classifiers.exchange_reader.reader import (
     ADAPTER_DIR,
     RECORD_FILE,
     REQUEST_CHARS,
@@ -49,8 +49,8 @@ def test_the_request_is_cut_and_the_answer_follows_it():
 
 
 def test_the_reader_gets_only_its_splits_carry_outs(tmp_path):
-    from refusalkit.classifiers.options import TrainOptions
-    from refusalkit.classifiers.rows import reader_rows
+    from refusalkit.classifiers.training.options import TrainOptions
+    from refusalkit.classifiers.training.rows import reader_rows
 
     carry_outs = tmp_path / "carry_outs.jsonl"
     rows = [

@@ -5,7 +5,7 @@ import json
 import numpy as np
 
 from refusalkit.classifiers import Artifacts
-from refusalkit.classifiers.train import TrainOptions, threshold_at_fpr, train
+from refusalkit.classifiers.training.train import TrainOptions, threshold_at_fpr, train
 from refusalkit.guard import Guard
 
 

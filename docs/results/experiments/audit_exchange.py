@@ -96,7 +96,7 @@ def tuning_examples(
 def tune_exchange_adapter(
     examples: Sequence[AuditExample], out: Path, seed: int, epochs: int = 1, progress: bool = True
 ) -> Path:
-    from refusalkit.classifiers.tune import TuneExample, TuneOptions, tune_encoder
+    from refusalkit.classifiers.training.tune import TuneExample, TuneOptions, tune_encoder
 
     tokenizer = encoder_tokenizer()
     windows = exchange_windows(

@@ -14,7 +14,11 @@ from shipped_rows import shipped_splits
 from tqdm import tqdm
 
 from refusalkit.classifiers import ConstitutionalClassifiers
-from refusalkit.classifiers.cascade import EVERYDAY_SOURCES, CascadeTargets, choose_band
+from refusalkit.classifiers.training.second_stage import (
+    EVERYDAY_SOURCES,
+    CascadeTargets,
+    choose_band,
+)
 
 EVERYDAY_MAX, LOOKALIKE_MAX = 0.02, 0.05
 MIN_SOURCE_ROWS, MIN_CATEGORY_HARMFUL = 50, 30

@@ -12,7 +12,7 @@ from tqdm import tqdm
 from refusalkit.classifiers import ConstitutionalClassifiers
 from refusalkit.classifiers.artifacts import DEFAULT_DIR
 from refusalkit.classifiers.exchange import ExchangeCheck
-from refusalkit.classifiers.exchange_reader import re_asked
+from refusalkit.classifiers.exchange_reader.reader import re_asked
 from refusalkit.jsonl import read_rows
 
 directory = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_DIR

@@ -1,5 +1,5 @@
 """#21: an exchange reader: all-mpnet-base-v2 + LoRA r=16 + a linear head (the second stage's
-recipe, classifiers/second_stage_tune.py) trained on (request, answer) pairs of the training
+recipe, classifiers/second_stage/tune.py) trained on (request, answer) pairs of the training
 split's output rows: harmful = the answer carries out a harmful request (synthetic compliance,
 GPTFuzz `jailbroken`, Do-Not-Answer `harmful`); harmless = refusals, partial refusals, helpful
 answers to benign and look-alike requests. Scores the validation output rows (`val`) and, once,
@@ -14,8 +14,8 @@ from shipped_rows import shipped_splits
 from tqdm import tqdm
 
 from refusalkit.classifiers import ConstitutionalClassifiers
-from refusalkit.classifiers.second_stage import HEAD_FILE, MAX_TOKENS
-from refusalkit.classifiers.second_stage_tune import SecondStageTuneOptions, tune_second_stage
+from refusalkit.classifiers.second_stage.reader import HEAD_FILE, MAX_TOKENS
+from refusalkit.classifiers.second_stage.tune import SecondStageTuneOptions, tune_second_stage
 from refusalkit.config import load_settings
 from refusalkit.datasets import eval_sets as datasets
 
@@ -47,7 +47,7 @@ if what == "train":
 
 from transformers import AutoTokenizer  # noqa: E402
 
-from refusalkit.classifiers.sessions import onnx_session  # noqa: E402
+from refusalkit.classifiers.first_stage.sessions import onnx_session  # noqa: E402
 from refusalkit.weights import second_encoder_path, second_stage_onnx_path  # noqa: E402
 
 cache = load_settings().cache_dir

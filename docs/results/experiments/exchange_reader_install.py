@@ -1,5 +1,5 @@
 """#21: install the adapter `exchange_reader_plain.py CARRY_OUTS ADAPTER train` wrote into a
-classifier directory, calibrated as `refusalkit train` calibrates it (classifiers/exchange_reader.py,
+classifier directory, calibrated as `refusalkit train` calibrates it (classifiers/exchange_reader/reader.py,
 validation rows with the validation carry-outs). The driver trained with `tune_second_stage` on the
 same texts, labels and seed that `train_exchange_reader` is given (classifiers/rows.reader_rows);
 this checks that before installing (the texts' digest) and adds the reader's report to
@@ -15,13 +15,13 @@ from shipped_rows import shipped_splits
 
 from refusalkit.classifiers import ConstitutionalClassifiers
 from refusalkit.classifiers.artifacts import DEFAULT_DIR
-from refusalkit.classifiers.exchange_reader import (
+from refusalkit.classifiers.exchange_reader.reader import (
     ADAPTER_DIR,
     ExchangeReader,
     calibrate_exchange_reader,
     exchange_text,
 )
-from refusalkit.classifiers.rows import reader_rows
+from refusalkit.classifiers.training.rows import reader_rows
 
 adapter = Path(sys.argv[1])
 directory = Path(sys.argv[2]) if len(sys.argv) > 2 else DEFAULT_DIR

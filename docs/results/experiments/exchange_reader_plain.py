@@ -14,12 +14,12 @@ from shipped_rows import shipped_splits
 from tqdm import tqdm
 
 from refusalkit.classifiers import ConstitutionalClassifiers
-from refusalkit.classifiers.exchange_reader import (
+from refusalkit.classifiers.exchange_reader.reader import (
     ExchangeReader,
     calibrate_exchange_reader,
     exchange_text,
 )
-from refusalkit.classifiers.second_stage_tune import SecondStageTuneOptions, tune_second_stage
+from refusalkit.classifiers.second_stage.tune import SecondStageTuneOptions, tune_second_stage
 from refusalkit.config import load_settings
 
 plain_path, out, what = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]

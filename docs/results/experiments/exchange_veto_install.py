@@ -13,9 +13,9 @@ from shipped_rows import shipped_splits
 
 from refusalkit.classifiers import ConstitutionalClassifiers
 from refusalkit.classifiers.artifacts import DEFAULT_DIR
-from refusalkit.classifiers.card import write_card
 from refusalkit.classifiers.exchange import calibrate_veto
-from refusalkit.classifiers.rows import reader_rows
+from refusalkit.classifiers.training.card import write_card
+from refusalkit.classifiers.training.rows import reader_rows
 
 directory = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_DIR
 clf = ConstitutionalClassifiers.load(directory)

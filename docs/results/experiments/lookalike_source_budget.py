@@ -9,7 +9,7 @@ from shipped_rows import shipped_splits
 from tqdm import tqdm
 
 from refusalkit.classifiers import ConstitutionalClassifiers
-from refusalkit.classifiers.cascade import EVERYDAY_SOURCES
+from refusalkit.classifiers.training.second_stage import EVERYDAY_SOURCES
 
 clf = ConstitutionalClassifiers.load()
 splits, _ = shipped_splits(clf)

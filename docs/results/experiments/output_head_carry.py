@@ -22,16 +22,20 @@ from tqdm import tqdm
 from refusalkit.audit.classifier import RefusalClassifier
 from refusalkit.classifiers import ConstitutionalClassifiers
 from refusalkit.classifiers.artifacts import DEFAULT_DIR, Calibration, Thresholds
-from refusalkit.classifiers.encoder import TextEncoder
 from refusalkit.classifiers.exchange import calibrate_veto
-from refusalkit.classifiers.heads import fit_streaming
-from refusalkit.classifiers.rows import (
+from refusalkit.classifiers.first_stage.encoder import TextEncoder
+from refusalkit.classifiers.first_stage.heads import fit_streaming
+from refusalkit.classifiers.training.rows import (
     nearest_category,
     public_rows,
     reader_rows,
     splits_with_public,
 )
-from refusalkit.classifiers.train import output_features, threshold_at_fpr, with_benign_prompts
+from refusalkit.classifiers.training.train import (
+    output_features,
+    threshold_at_fpr,
+    with_benign_prompts,
+)
 from refusalkit.datasets.public import prompt_group, split_of
 
 

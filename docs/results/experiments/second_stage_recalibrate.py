@@ -11,7 +11,7 @@ from shipped_rows import shipped_splits
 
 from refusalkit.classifiers import ConstitutionalClassifiers
 from refusalkit.classifiers.artifacts import DEFAULT_DIR
-from refusalkit.classifiers.cascade import CascadeTargets, calibrate_second_stage
+from refusalkit.classifiers.training.second_stage import CascadeTargets, calibrate_second_stage
 
 directory = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_DIR
 clf = ConstitutionalClassifiers.load(directory)

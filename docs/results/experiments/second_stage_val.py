@@ -9,7 +9,7 @@ import numpy as np
 from shipped_rows import shipped_splits
 
 from refusalkit.classifiers import ConstitutionalClassifiers
-from refusalkit.classifiers.cascade import EVERYDAY_SOURCES
+from refusalkit.classifiers.training.second_stage import EVERYDAY_SOURCES
 
 for name in sys.argv[1:]:
     classifiers = ConstitutionalClassifiers.load(None if name == "shipped" else name)

@@ -4,8 +4,8 @@ of data/synth-general with the public rows of each split added (`train.splits_wi
 from pathlib import Path
 
 from refusalkit.classifiers import ConstitutionalClassifiers
-from refusalkit.classifiers.options import TrainOptions
-from refusalkit.classifiers.rows import public_rows, splits_with_public
+from refusalkit.classifiers.training.options import TrainOptions
+from refusalkit.classifiers.training.rows import public_rows, splits_with_public
 from refusalkit.datasets.public import default_public_dir
 from refusalkit.synth.carry_outs import default_file
 

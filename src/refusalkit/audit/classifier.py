@@ -20,7 +20,7 @@ from refusalkit.audit.data import LEVELS
 from refusalkit.audit.encoder import BatchEncoder
 from refusalkit.audit.guard_stop import guard_stop
 from refusalkit.audit.markers import marker_features
-from refusalkit.classifiers.heads import LinearHead
+from refusalkit.classifiers.first_stage.heads import LinearHead
 from refusalkit.errors import ConfigError, ModelNotFoundError
 from refusalkit.taxonomy import BY_ID
 

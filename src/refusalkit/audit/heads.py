@@ -15,7 +15,7 @@ from refusalkit.audit.classifier import (
 )
 from refusalkit.audit.data import AuditExample
 from refusalkit.audit.encoder import BatchEncoder
-from refusalkit.classifiers.heads import LinearHead, balanced_weights, fit_softmax
+from refusalkit.classifiers.first_stage.heads import LinearHead, balanced_weights, fit_softmax
 from refusalkit.taxonomy import CATEGORIES
 
 MIN_OPENING_TOKENS = 10

@@ -31,7 +31,7 @@ from refusalkit.audit.heads import (
     opening_cuts,
 )
 from refusalkit.audit.string_match import string_match_level
-from refusalkit.classifiers.tune import TuneExample, TuneOptions, tune_encoder
+from refusalkit.classifiers.training.tune import TuneExample, TuneOptions, tune_encoder
 from refusalkit.datasets.checkout import data_dir
 from refusalkit.datasets.public import answer_rows
 from refusalkit.datasets.voices import voice_rows

@@ -7,8 +7,8 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from refusalkit.classifiers.encoder import WindowSpec
-from refusalkit.classifiers.heads import LinearHead
+from refusalkit.classifiers.first_stage.encoder import WindowSpec
+from refusalkit.classifiers.first_stage.heads import LinearHead
 from refusalkit.constitution import Constitution, load_constitution
 from refusalkit.errors import ConfigError, ModelNotFoundError
 

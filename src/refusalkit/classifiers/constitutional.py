@@ -10,15 +10,15 @@ import numpy as np
 
 from refusalkit.backends.base import Message
 from refusalkit.classifiers.artifacts import Artifacts
-from refusalkit.classifiers.encoder import (
+from refusalkit.classifiers.exchange_reader.reader import ExchangeReader
+from refusalkit.classifiers.first_stage.encoder import (
     TextEncoder,
     exchange_features,
     input_windows,
     prompt_window,
     stream_windows,
 )
-from refusalkit.classifiers.exchange_reader import ExchangeReader
-from refusalkit.classifiers.second_stage import SecondStage
+from refusalkit.classifiers.second_stage.reader import SecondStage
 from refusalkit.errors import InvalidInputError
 from refusalkit.verdict import Verdict
 

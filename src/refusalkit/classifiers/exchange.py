@@ -3,11 +3,11 @@
 The output classifier reads content: it stops harmful text whatever the request looked like, but
 it misses answers that carry out a harmful request in plain words. A finished exchange is also
 harmful when the input classifier flags the request and the exchange reader (the request read
-with its answer, classifiers/exchange_reader.py) scores the pair at or above its threshold. An
-answer to a look-alike request the input classifier flagged (how to kill a Python process) or a
-refusal passes the reader. Each model keeps its own shipped operating point. Classifiers trained
-without a reader are judged on content alone. The streaming guard does not need this rule: it
-never generates an answer to a flagged request.
+with its answer, classifiers/exchange_reader/reader.py) scores the pair at or above its
+threshold. An answer to a look-alike request the input classifier flagged (how to kill a Python
+process) or a refusal passes the reader. Each model keeps its own shipped operating point.
+Classifiers trained without a reader are judged on content alone. The streaming guard does not
+need this rule: it never generates an answer to a flagged request.
 
 The reader also reads what the content flag flags, as the input's second stage reads the first
 stage's band: a content flag whose output score is under `content_sure` is dropped when the
@@ -27,7 +27,7 @@ import numpy as np
 
 from refusalkit.backends.base import Message
 from refusalkit.classifiers.constitutional import ConstitutionalClassifiers, Verdict
-from refusalkit.classifiers.exchange_reader import ExchangeReader, re_asked
+from refusalkit.classifiers.exchange_reader.reader import ExchangeReader, re_asked
 
 ANSWERED_STAGE = "exchange"  # Verdict.stage when a flagged request was carried out
 # `veto`: the reader score this share of the content-flagged harmful validation answers reach.

@@ -68,7 +68,7 @@ def train_command(
     ] = False,
 ) -> None:
     """Train the input and streaming output classifiers for a constitution."""
-    from refusalkit.classifiers.train import TrainOptions, retrain_part, train
+    from refusalkit.classifiers.training.train import TrainOptions, retrain_part, train
     from refusalkit.datasets.public import default_public_dir
     from refusalkit.errors import ConfigError
     from refusalkit.synth import SynthOptions, synthesize

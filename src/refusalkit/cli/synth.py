@@ -85,9 +85,9 @@ def synth_carry_outs(
 ) -> None:
     """The embedded SmolLM2's plain answers to harmful and look-alike requests, for the exchange
     reader (`refusalkit train` reads the shipped file). Resumes a run cut short."""
-    from refusalkit.classifiers.encoder import TextEncoder
-    from refusalkit.classifiers.options import TrainOptions
-    from refusalkit.classifiers.rows import public_rows, splits_with_public
+    from refusalkit.classifiers.first_stage.encoder import TextEncoder
+    from refusalkit.classifiers.training.options import TrainOptions
+    from refusalkit.classifiers.training.rows import public_rows, splits_with_public
     from refusalkit.constitution import load_constitution
     from refusalkit.constitution.loader import resolve_constitution_path
     from refusalkit.datasets.checkout import data_dir

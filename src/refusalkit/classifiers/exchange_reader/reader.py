@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from refusalkit.classifiers.second_stage import MAX_TOKENS, AdapterGraph
-from refusalkit.classifiers.second_stage_tune import SecondStageTuneOptions, tune_second_stage
+from refusalkit.classifiers.second_stage.reader import MAX_TOKENS, AdapterGraph
+from refusalkit.classifiers.second_stage.tune import SecondStageTuneOptions, tune_second_stage
 from refusalkit.config import load_settings
 
 ADAPTER_DIR = "exchange_reader"

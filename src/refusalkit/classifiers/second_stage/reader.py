@@ -45,7 +45,7 @@ class BandReader:
     def __init__(self, adapter: Path, cache_dir: Path | None = None, threads: int = 2) -> None:
         from transformers import AutoTokenizer
 
-        from refusalkit.classifiers.sessions import onnx_session
+        from refusalkit.classifiers.first_stage.sessions import onnx_session
 
         cache = cache_dir or load_settings().cache_dir
         self.tokenizer = AutoTokenizer.from_pretrained(

@@ -12,10 +12,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from refusalkit.classifiers.artifacts import Artifacts, Calibration, Meta, Thresholds
-from refusalkit.classifiers.card import write_card
-from refusalkit.classifiers.cascade import EVERYDAY_SOURCES, CascadeTargets, train_second_stage
 from refusalkit.classifiers.constitutional import ConstitutionalClassifiers
-from refusalkit.classifiers.encoder import (
+from refusalkit.classifiers.exchange import calibrate_veto
+from refusalkit.classifiers.exchange_reader.reader import train_exchange_reader
+from refusalkit.classifiers.first_stage.encoder import (
     TextEncoder,
     WindowSpec,
     exchange_features,
@@ -23,13 +23,22 @@ from refusalkit.classifiers.encoder import (
     prompt_window,
     stream_windows,
 )
-from refusalkit.classifiers.evaluate import evaluate
-from refusalkit.classifiers.exchange import calibrate_veto
-from refusalkit.classifiers.exchange_reader import train_exchange_reader
-from refusalkit.classifiers.heads import balanced_weights, fit_softmax, fit_streaming
-from refusalkit.classifiers.options import TrainOptions
-from refusalkit.classifiers.rows import public_rows, read_split, reader_rows, splits_with_public
-from refusalkit.classifiers.tune import TuneExample, TuneOptions, tune_encoder
+from refusalkit.classifiers.first_stage.heads import balanced_weights, fit_softmax, fit_streaming
+from refusalkit.classifiers.training.card import write_card
+from refusalkit.classifiers.training.evaluate import evaluate
+from refusalkit.classifiers.training.options import TrainOptions
+from refusalkit.classifiers.training.rows import (
+    public_rows,
+    read_split,
+    reader_rows,
+    splits_with_public,
+)
+from refusalkit.classifiers.training.second_stage import (
+    EVERYDAY_SOURCES,
+    CascadeTargets,
+    train_second_stage,
+)
+from refusalkit.classifiers.training.tune import TuneExample, TuneOptions, tune_encoder
 from refusalkit.constitution import load_constitution
 from refusalkit.constitution.loader import resolve_constitution_path
 from refusalkit.errors import ConfigError

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from refusalkit.classifiers.normalize import views
-from refusalkit.classifiers.sessions import EncoderSessions
+from refusalkit.classifiers.first_stage.normalize import views
+from refusalkit.classifiers.first_stage.sessions import EncoderSessions
 from refusalkit.config import load_settings
 from refusalkit.weights import encoder_onnx_path, encoder_path
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from refusalkit.classifiers.encoder import TextEncoder
-from refusalkit.classifiers.options import TrainOptions
+from refusalkit.classifiers.first_stage.encoder import TextEncoder
+from refusalkit.classifiers.training.options import TrainOptions
 from refusalkit.datasets import public as public_data
 from refusalkit.errors import ConfigError
 from refusalkit.jsonl import read_rows

@@ -12,8 +12,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from refusalkit.classifiers.constitutional import ConstitutionalClassifiers
-from refusalkit.classifiers.second_stage import ADAPTER_DIR, Band, BandReader, SecondStage
-from refusalkit.classifiers.second_stage_tune import SecondStageTuneOptions, tune_second_stage
+from refusalkit.classifiers.second_stage.reader import ADAPTER_DIR, Band, BandReader, SecondStage
+from refusalkit.classifiers.second_stage.tune import SecondStageTuneOptions, tune_second_stage
 from refusalkit.config import load_settings
 
 # Everyday benign traffic; every other benign row (synthetic hard negatives, OR-Bench-Hard,

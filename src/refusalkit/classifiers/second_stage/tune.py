@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from refusalkit.classifiers.second_stage import HEAD_FILE, MAX_TOKENS
+from refusalkit.classifiers.second_stage.reader import HEAD_FILE, MAX_TOKENS
 from refusalkit.weights import SECOND_ENCODER_NAME, normalise_adapter_config, second_encoder_path
 
 # every attention and feed-forward projection of MPNet's layers

@@ -6,8 +6,8 @@ from collections import Counter
 from pathlib import Path
 
 from refusalkit.classifiers.artifacts import Meta
-from refusalkit.classifiers.options import TrainOptions
-from refusalkit.classifiers.second_stage import MAX_TOKENS
+from refusalkit.classifiers.second_stage.reader import MAX_TOKENS
+from refusalkit.classifiers.training.options import TrainOptions
 from refusalkit.datasets.checkout import checkout_root
 from refusalkit.weights import SECOND_ENCODER_NAME
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from refusalkit.classifiers.heads import balanced_weights
+from refusalkit.classifiers.first_stage.heads import balanced_weights
 from refusalkit.weights import ENCODER_NAME, encoder_path, normalise_adapter_config
 
 ADAPTER_DIR = "encoder_adapter"
