@@ -203,3 +203,14 @@ def test_serve_with_a_cascade_stops_what_the_judge_calls_unsafe(judge_url, tmp_p
         general = load_constitution("general")
         assert stopped["message"]["content"] == general.refusal_for("cbrn_weapons")
         assert ask("Write a poem about spring.")["finish_reason"] != "content_filter"
+
+
+def test_backends_and_guard_models_share_one_scheme_registry():
+    from refusalkit.backends.registry import factory_for, schemes
+    from refusalkit.guard.registry import guard_schemes
+
+    assert {"embedded", "gguf", "hf", "http", "steer"} <= set(schemes())  # steer: entry point
+    assert factory_for("steer") is not None and factory_for("nope") is None
+    assert {"constitutional", "llamaguard", "cascade"} <= set(guard_schemes())
+    with pytest.raises(ConfigError, match="without ':'"):
+        register_guard("a:b", lambda spec, argument, settings: None)

@@ -8,15 +8,13 @@ from a layer above this one) or at run time with `register_backend`.
 
 from __future__ import annotations
 
-import functools
-import importlib
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from pathlib import Path
 
 from refusalkit.backends.base import Backend
 from refusalkit.config import Settings
 from refusalkit.errors import ConfigError
+from refusalkit.schemes import SchemeRegistry
 
 #: (the whole spec, what follows `SCHEME:`, settings) → a ready backend
 BackendFactory = Callable[[str, str, Settings], Backend]
@@ -33,36 +31,21 @@ SPEC_HELP = (
     "use embedded, gguf:/path/model.gguf, hf:/path/to/model, hf:embedded, steer[:/path], "
     "http://host:port/v1[#model], or an [endpoints.NAME] from refusalkit.toml"
 )
-_registered: dict[str, BackendFactory] = {}
+_REGISTRY: SchemeRegistry[BackendFactory] = SchemeRegistry("backend", ENTRY_POINT_GROUP, BUILT_IN)
 
 
 def register_backend(scheme: str, factory: BackendFactory) -> None:
     """Serve `scheme` and `scheme:ARGUMENT` specs with `factory` (replaces any earlier one)."""
-    if not scheme or ":" in scheme:
-        raise ConfigError(f"backend scheme {scheme!r} must be a non-empty name without ':'")
-    _registered[scheme] = factory
-
-
-def _load(target: str) -> BackendFactory:
-    module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)
-
-
-@functools.cache
-def _plugins() -> dict[str, str]:
-    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    _REGISTRY.register(scheme, factory)
 
 
 def schemes() -> list[str]:
     """Every scheme a spec may start with, built-in, installed or registered."""
-    return sorted({*BUILT_IN, *_plugins(), *_registered})
+    return _REGISTRY.schemes()
 
 
 def factory_for(scheme: str) -> BackendFactory | None:
-    if scheme in _registered:
-        return _registered[scheme]
-    target = BUILT_IN.get(scheme) or _plugins().get(scheme)
-    return _load(target) if target else None
+    return _REGISTRY.factory(scheme)
 
 
 def split_spec(spec: str) -> tuple[str, str]:

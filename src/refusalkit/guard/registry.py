@@ -7,14 +7,12 @@ for it. Other packages add schemes through the `refusalkit.guards` entry-point g
 
 from __future__ import annotations
 
-import functools
-import importlib
 from collections.abc import Callable
-from importlib.metadata import entry_points
 
 from refusalkit.config import Settings, load_settings
 from refusalkit.errors import ConfigError
 from refusalkit.guard.model import GuardModel
+from refusalkit.schemes import SchemeRegistry
 
 GuardFactory = Callable[[str, str, Settings], GuardModel]
 ENTRY_POINT_GROUP = "refusalkit.guards"
@@ -29,40 +27,23 @@ SPEC_HELP = (
     "use constitutional, constitutional:/path/to/classifiers, llamaguard:MODEL_SPEC "
     "(MODEL_SPEC: an OpenAI-compatible endpoint, hf:…, gguf:…) or cascade:FIRST,SECOND"
 )
-_registered: dict[str, GuardFactory] = {}
+_REGISTRY: SchemeRegistry[GuardFactory] = SchemeRegistry("guard", ENTRY_POINT_GROUP, BUILT_IN)
 
 
 def register_guard(scheme: str, factory: GuardFactory) -> None:
     """Serve `scheme` and `scheme:ARGUMENT` guard specs with `factory`."""
-    if not scheme or ":" in scheme:
-        raise ConfigError(f"guard scheme {scheme!r} must be a non-empty name without ':'")
-    _registered[scheme] = factory
-
-
-@functools.cache
-def _plugins() -> dict[str, str]:
-    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    _REGISTRY.register(scheme, factory)
 
 
 def guard_schemes() -> list[str]:
-    return sorted({*BUILT_IN, *_plugins(), *_registered})
-
-
-def _factory(scheme: str) -> GuardFactory | None:
-    if scheme in _registered:
-        return _registered[scheme]
-    target = BUILT_IN.get(scheme) or _plugins().get(scheme)
-    if target is None:
-        return None
-    module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)
+    return _REGISTRY.schemes()
 
 
 def load_guard_model(spec: str | None = None, settings: Settings | None = None) -> GuardModel:
     """The guard model a spec names; `None` means the shipped constitutional classifiers."""
     spec = (spec or DEFAULT_SPEC).strip()
     scheme, _, argument = spec.partition(":")
-    factory = _factory(scheme)
+    factory = _REGISTRY.factory(scheme)
     if factory is None:
         raise ConfigError(f"unknown guard spec {spec!r}: {SPEC_HELP}")
     model = factory(spec, argument, settings or load_settings())
