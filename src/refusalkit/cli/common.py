@@ -34,7 +34,7 @@ GuardOption = Annotated[
     str | None,
     typer.Option(
         help="Guard model spec: constitutional (default), constitutional:DIR, "
-        "llamaguard:MODEL_SPEC (docs/guard-models.md)."
+        "llamaguard:MODEL_SPEC, cascade:FIRST,SECOND (docs/guard-models.md)."
     ),
 ]
 

@@ -8,8 +8,9 @@ traffic and the fast classifiers read all of it. A judge that answers 0 or 1 is 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from refusalkit.backends.base import Message
 from refusalkit.config import Settings
@@ -32,6 +33,12 @@ def _decided(first: Verdict, second: Verdict) -> Verdict:
     return replace(second, second_stage=True, latency_ms=first.latency_ms + second.latency_ms)
 
 
+def _settle(first: Callable[..., Verdict], second: Callable[..., Verdict], *args: Any) -> Verdict:
+    """The first check's verdict where it is sure, else the second's."""
+    verdict = first(*args)
+    return _decided(verdict, second(*args)) if uncertain(verdict) else verdict
+
+
 @dataclass
 class Cascade:
     first: GuardModel
@@ -44,25 +51,16 @@ class Cascade:
         self.check_every = self.first.check_every
 
     def check_input(self, messages: Sequence[Message] | str) -> Verdict:
-        verdict = self.first.check_input(messages)
-        if not uncertain(verdict):
-            return verdict
-        return _decided(verdict, self.second.check_input(messages))
+        return _settle(self.first.check_input, self.second.check_input, messages)
 
     def stream_check(self, messages: Sequence[Message] | str) -> CascadeStream:
         return CascadeStream(self.first.stream_check(messages), self.second.stream_check(messages))
 
     def check_output(self, messages: Sequence[Message] | str, response: str) -> Verdict:
-        verdict = self.first.check_output(messages, response)
-        if not uncertain(verdict):
-            return verdict
-        return _decided(verdict, self.second.check_output(messages, response))
+        return _settle(self.first.check_output, self.second.check_output, messages, response)
 
     def check_exchange(self, messages: Sequence[Message] | str, response: str) -> Verdict:
-        verdict = self.first.check_exchange(messages, response)
-        if not uncertain(verdict):
-            return verdict
-        return _decided(verdict, self.second.check_exchange(messages, response))
+        return _settle(self.first.check_exchange, self.second.check_exchange, messages, response)
 
     def refusal_message(self, category: str | None) -> str:
         """The first model's message for its own categories, else the second's."""

@@ -73,9 +73,11 @@ class ConstitutionalGuard:
             calibration.output.per_category[category] = value
 
     def warm(self) -> None:
-        for stage in (self.classifiers.second_stage, self.classifiers.exchange_reader):
-            if stage is not None:
-                stage.warm()
+        """The second stage's graph, which the first input in its band would otherwise build
+        past a server's classifier timeout. The exchange reader stays lazy: only finished
+        exchanges (`/v1/classify` with a response) read it."""
+        if self.classifiers.second_stage is not None:
+            self.classifiers.second_stage.warm()
 
 
 def from_spec(spec: str, argument: str, settings: Settings) -> ConstitutionalGuard:

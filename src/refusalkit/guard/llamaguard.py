@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from refusalkit.backends.base import Backend, GenerationParams, Message
 from refusalkit.config import Settings
+from refusalkit.constitution.schema import CHECK_FAILED_REFUSAL
 from refusalkit.errors import ConfigError
 from refusalkit.hazards import MLCOMMONS_HAZARDS, harm_of, hazards_of
 from refusalkit.verdict import Verdict
@@ -96,8 +97,6 @@ class LlamaGuardJudge:
 
     def refusal_message(self, category: str | None) -> str:
         if category is None:
-            from refusalkit.constitution.schema import CHECK_FAILED_REFUSAL
-
             return CHECK_FAILED_REFUSAL
         named = hazards_of(category) or (category,)
         return REFUSAL.format(hazards=MLCOMMONS_HAZARDS.get(named[0], category))

@@ -170,6 +170,14 @@ class GuardedStream(Iterator[str]):
         return self.action == "block"
 
 
+def _is_folder_not_spec(text: str) -> bool:
+    """A classifiers folder given as text; a known scheme (`constitutional`, …) is a spec even
+    where a folder of that name happens to exist."""
+    from refusalkit.guard.registry import guard_schemes
+
+    return text.partition(":")[0] not in guard_schemes() and Path(text).expanduser().is_dir()
+
+
 class Guard:
     """The streaming guard around any backend, checked by any guard model (guard/model.py)."""
 
@@ -216,7 +224,7 @@ class Guard:
         classifiers trained into it, None the shipped ones. `thresholds` overrides per category."""
         from refusalkit.guard.registry import load_guard_model
 
-        if spec is not None and (isinstance(spec, Path) or Path(spec).expanduser().is_dir()):
+        if isinstance(spec, Path) or (spec and _is_folder_not_spec(spec)):
             spec = f"constitutional:{spec}"
         model = load_guard_model(spec)
         if thresholds:
