@@ -1,6 +1,7 @@
 """The layout rules of issue #24, checked where CI runs: layers point down, no import cycles,
 types check, no module grows past 450 lines."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +38,86 @@ def test_the_constitutional_classifiers_are_named_only_behind_the_seam():
         and path.relative_to(package).parts[0] != "classifiers"
     )
     assert naming == ["guard/constitutional.py"]
+
+
+def _face_of(module: str) -> Path | None:
+    """The file a `from MODULE import …` reads: a package's face or a top-level module."""
+    path = ROOT / "src" / Path(*module.split("."))
+    if (path / "__init__.py").is_file():
+        return path / "__init__.py"
+    if module.count(".") == 1 and path.with_suffix(".py").is_file():
+        return path.with_suffix(".py")
+    return None
+
+
+def _deep_imports(source: str) -> list[str]:
+    """What a script takes from refusalkit other than a package face's or top-level module's
+    names: a module inside a package, or a submodule through its package."""
+    import ast
+
+    deep = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            deep += [a.name for a in node.names if a.name.startswith("refusalkit.")]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("refusalkit"):
+            face = _face_of(node.module or "")
+            if face is None:
+                deep.append(node.module or "")
+                continue
+            folder = face.parent
+            deep += [
+                f"{node.module}.{a.name}"
+                for a in node.names
+                if face.name == "__init__.py"
+                and ((folder / f"{a.name}.py").is_file() or (folder / a.name).is_dir())
+            ]
+    return deep
+
+
+def test_experiments_import_only_package_faces():
+    """#40: a driver reads the library as a user's script would, so a refactor inside a
+    package cannot break it unseen."""
+    deep = {
+        path.name: found
+        for path in sorted((ROOT / "experiments").glob("*.py"))
+        if (found := _deep_imports(path.read_text()))
+    }
+    assert not deep, f"import these from their package's face: {deep}"
+
+
+def test_what_experiments_import_resolves():
+    """mypy reads a face's TYPE_CHECKING imports; this runs the imports as a driver would."""
+    import ast
+
+    statements = sorted(
+        {
+            ast.unparse(node)
+            for path in (ROOT / "experiments").glob("*.py")
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("refusalkit")
+        }
+    )
+    assert statements
+    result = subprocess.run(
+        [sys.executable, "-c", "\n".join(statements)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_deep_import_is_caught():
+    assert _deep_imports("from refusalkit.audit.train import binary_accuracy") == [
+        "refusalkit.audit.train"
+    ]
+    assert _deep_imports("from refusalkit.datasets import eval_sets") == [
+        "refusalkit.datasets.eval_sets"
+    ]
+    assert _deep_imports("import refusalkit.jsonl") == ["refusalkit.jsonl"]
+    assert _deep_imports("from refusalkit.audit import binary_accuracy") == []
+    assert _deep_imports("from refusalkit.jsonl import read_rows") == []
 
 
 def test_every_package_sits_in_a_layer():

@@ -64,7 +64,7 @@ class AuditTrainOptions:
     progress: bool = True
 
 
-def _synth_rows(directory: Path) -> list[dict]:
+def synth_rows(directory: Path) -> list[dict]:
     rows: list[dict] = []
     for split in ("train", "val", "test"):
         rows += read_rows(directory / f"{split}.jsonl")
@@ -72,7 +72,7 @@ def _synth_rows(directory: Path) -> list[dict]:
 
 
 def composed_examples(options: AuditTrainOptions) -> tuple[list[AuditExample], list[AuditExample]]:
-    return build_examples(_synth_rows(options.synth), read_rows(options.pref), seed=options.seed)
+    return build_examples(synth_rows(options.synth), read_rows(options.pref), seed=options.seed)
 
 
 def _tune(train: list[AuditExample], options: AuditTrainOptions) -> Path:

@@ -9,6 +9,8 @@ Specs: `embedded` (SmolLM2-135M-Instruct GGUF via llama.cpp), `gguf:/path/model.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from refusalkit.backends.base import (
     Backend,
     GenerationParams,
@@ -20,10 +22,15 @@ from refusalkit.backends.base import (
 from refusalkit.backends.registry import SPEC_HELP, factory_for, register_backend, split_spec
 from refusalkit.config import Settings, load_settings
 from refusalkit.errors import ConfigError
+from refusalkit.faces import lazy_face
+
+if TYPE_CHECKING:
+    from refusalkit.backends.llamacpp import LlamaCppBackend as LlamaCppBackend
 
 __all__ = [
     "SPEC_HELP",
     "Backend",
+    "LlamaCppBackend",
     "GenerationParams",
     "Message",
     "TextStream",
@@ -49,3 +56,7 @@ def load_backend(spec: str | None = None, settings: Settings | None = None) -> B
 
         return from_endpoint(spec, settings)
     raise ConfigError(f"unknown model spec {spec!r}: {SPEC_HELP}")
+
+
+# llama.cpp loads only when asked for.
+__getattr__ = lazy_face(__name__, {"LlamaCppBackend": "refusalkit.backends.llamacpp"})

@@ -72,7 +72,7 @@ def train_command(
     from refusalkit.datasets.public import default_public_dir
     from refusalkit.errors import ConfigError
     from refusalkit.synth import SynthOptions, synthesize
-    from refusalkit.synth.carry_outs import default_file as carry_outs_file
+    from refusalkit.synth.carry_outs import carry_outs_file
 
     public_dir = default_public_dir() if public else None  # before synthesis: a wheel has none
     carry_outs_path = carry_outs_file() if carry_outs else None

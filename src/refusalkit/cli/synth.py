@@ -95,7 +95,7 @@ def synth_carry_outs(
     from refusalkit.synth.carry_outs import (
         PER_SPLIT,
         carry_out_requests,
-        default_file,
+        carry_outs_file,
         write_carry_outs,
     )
 
@@ -103,7 +103,7 @@ def synth_carry_outs(
     options = TrainOptions(constitution, data, Path("."), seed=seed, public=default_public_dir())
     loaded = load_constitution(resolve_constitution_path(constitution))
     splits = splits_with_public(options, public_rows(options, TextEncoder(), loaded))
-    target = out or default_file()
+    target = out or carry_outs_file()
     rows = write_carry_outs(carry_out_requests(splits, PER_SPLIT, seed), target)
     kept = {split: sum(r["split"] == split for r in rows) for split in PER_SPLIT}
     console.print(f"wrote {len(rows)} carry-outs to {target} ({kept}; refusals dropped)")

@@ -14,26 +14,26 @@ from refusalkit.faces import lazy_face
 if TYPE_CHECKING:
     from refusalkit.steer.backend import SteerBackend as SteerBackend
     from refusalkit.steer.calibrate import calibrate_model as calibrate_model
-    from refusalkit.steer.decode import (
-        Decision as Decision,
-    )
-    from refusalkit.steer.decode import (
-        SteerModel as SteerModel,
-    )
-    from refusalkit.steer.decode import (
-        parse_thresholds as parse_thresholds,
-    )
+    from refusalkit.steer.calibrate import load_calibration as load_calibration
+    from refusalkit.steer.data import RESPOND as RESPOND
+    from refusalkit.steer.data import SteerExample as SteerExample
+    from refusalkit.steer.data import build_examples as build_examples
+    from refusalkit.steer.data import dna_question_tokens as dna_question_tokens
+    from refusalkit.steer.decode import Decision as Decision
+    from refusalkit.steer.decode import SteerModel as SteerModel
+    from refusalkit.steer.decode import parse_thresholds as parse_thresholds
     from refusalkit.steer.io import decide_file as decide_file
-    from refusalkit.steer.train import (
-        SteerTrainOptions as SteerTrainOptions,
-    )
-    from refusalkit.steer.train import (
-        train_steer as train_steer,
-    )
+    from refusalkit.steer.train import SteerTrainOptions as SteerTrainOptions
+    from refusalkit.steer.train import train_steer as train_steer
 
 _FACE = {
     "SteerBackend": "refusalkit.steer.backend",
     "calibrate_model": "refusalkit.steer.calibrate",
+    "load_calibration": "refusalkit.steer.calibrate",
+    "RESPOND": "refusalkit.steer.data",
+    "SteerExample": "refusalkit.steer.data",
+    "build_examples": "refusalkit.steer.data",
+    "dna_question_tokens": "refusalkit.steer.data",
     "Decision": "refusalkit.steer.decode",
     "SteerModel": "refusalkit.steer.decode",
     "parse_thresholds": "refusalkit.steer.decode",

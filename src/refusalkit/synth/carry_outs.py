@@ -38,7 +38,7 @@ MIN_WORDS = 12
 CHATML = "<|im_start|>user\n{request}<|im_end|>\n<|im_start|>assistant\n{prefix}"
 
 
-def default_file() -> Path:
+def carry_outs_file() -> Path:
     """The shipped carry-outs, in the checkout's data/generated."""
     return data_dir() / "generated" / "carry_outs.jsonl"
 
@@ -140,7 +140,7 @@ def _finished(partial: Path) -> list[dict]:
 
 
 def read_carry_outs(path: Path | None = None) -> list[dict]:
-    path = path or default_file()
+    path = path or carry_outs_file()
     return read_rows(path, "make it with `refusalkit synth-carry-outs`")
 
 
