@@ -120,6 +120,19 @@ def test_a_deep_import_is_caught():
     assert _deep_imports("from refusalkit.jsonl import read_rows") == []
 
 
+def test_a_guard_model_is_one_module_and_one_registry_line():
+    """#40: nothing but the registry's table reaches the Llama Guard judge's module."""
+    package = ROOT / "src" / "refusalkit"
+    lines = [
+        f"{path.relative_to(package)}: {line.strip()}"
+        for path in package.rglob("*.py")
+        if path.name != "llamaguard.py"
+        for line in path.read_text().splitlines()
+        if "guard.llamaguard" in line
+    ]
+    assert lines == ['guard/registry.py: "llamaguard": "refusalkit.guard.llamaguard:from_spec",']
+
+
 def test_every_package_sits_in_a_layer():
     import tomllib
 
