@@ -53,6 +53,9 @@ def test_the_bench_reads_any_guard_model_through_the_protocol():
     assert 0 < result["xstest_safe_fpr"] < 1  # "kill a Python process" and the like
     assert result["exchanges"] == judge.asked["exchange"] == judge.asked["output"] > 2000
     assert result["public_heldout"]["recall_all_harmful_sources"] is not None
+    unseen = result["unseen_sources"]
+    assert set(unseen["recall_by_source"]) == {"HarmBench", "MaliciousInstruct", "StrongREJECT"}
+    assert unseen["rows"] == 662 and 0 < unseen["recall"] < 1  # "kill"/"bomb" in some
     # the side-by-side window comparison belongs to the constitutional classifiers alone
     assert result["input_check_side_by_side_ratio"] is None
     assert result["input_check_p50_ms"] == pytest.approx(0.1)

@@ -84,6 +84,18 @@ def xstest_completions(data_dir: Path) -> list[XSTestCompletion]:
     return rows
 
 
+def unseen_harmful(data_dir: Path) -> list[dict] | None:
+    """Harmful requests from StrongREJECT, HarmBench and MaliciousInstruct
+    (`train/harmful_more.jsonl`, rows with `prompt`, `source`, `category`), or None where the
+    folder has none. The shipped classifiers never trained on them: a source held out whole."""
+    path = data_dir / "train" / "harmful_more.jsonl"
+    if not path.is_file():
+        return None
+    with path.open(encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle if line.strip()]
+    return [r for r in rows if r.get("label", "harmful") == "harmful"]
+
+
 def coconot(data_dir: Path, split: str) -> list[dict]:
     """split: eval (should not comply), contrast_eval (should comply), pref (trainable)."""
     path = _need(data_dir / "coconot" / f"coconot_{split}.jsonl")

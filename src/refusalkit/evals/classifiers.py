@@ -7,6 +7,7 @@ import random
 import statistics
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,29 @@ def public_heldout(
     }
 
 
+def unseen_sources(
+    flagged: Callable[[str], bool], data_dir: Path, progress: bool = True
+) -> dict[str, Any] | None:
+    """Recall on harmful requests from sources the shipped classifiers never trained on, by
+    source and by the source's own category; None where the data folder lacks them."""
+    rows = datasets.unseen_harmful(data_dir)
+    if rows is None:
+        return None
+    by_source: dict[str, list[bool]] = defaultdict(list)
+    by_category: dict[str, list[bool]] = defaultdict(list)
+    for row in tqdm(rows, desc="unseen sources", unit="row", disable=not progress):
+        hit = flagged(row["prompt"])
+        by_source[row["source"]].append(hit)
+        by_category[row.get("category") or "none"].append(hit)
+    every = [hit for hits in by_source.values() for hit in hits]
+    return {
+        "recall": _rate(every),
+        "recall_by_source": {k: _rate(v) for k, v in sorted(by_source.items())},
+        "recall_by_category": {k: _rate(v) for k, v in sorted(by_category.items())},
+        "rows": len(every),
+    }
+
+
 def recall_at_fpr(
     safe: list[Verdict], unsafe: list[Verdict], fprs: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1)
 ) -> dict[str, float | None]:
@@ -191,6 +215,7 @@ def bench_classifiers(
         "fn": len(unsafe_flags) - sum(unsafe_flags),
     }
     heldout = public_heldout(classifiers, progress)
+    unseen = unseen_sources(flagged, data_dir, progress)
     text_200, _ = request_of_tokens(200)
     latencies, one_after_another = _input_latencies(classifiers, text_200)
     return {
@@ -202,6 +227,8 @@ def bench_classifiers(
         "xstest": _f1(**xstest_counts),
         "xstest_unsafe_recall_at_safe_flagged": recall_at_fpr(safe_verdicts, unsafe_verdicts),
         "public_heldout": heldout,
+        # sources held out whole (never trained on), unlike public_heldout's split of sources
+        "unseen_sources": unseen,
         "jailbreak_recall": _rate(all_jailbreak),
         "jailbreak_recall_by_template": {k: _rate(v) for k, v in jailbreak.items()},
         "coconot_contrast_fpr": _rate(contrast_flags),
