@@ -18,7 +18,7 @@ from refusalkit.config import load_settings
 from refusalkit.datasets import input_rows, xstest_prompts
 from refusalkit.weights import embedded_hf_path
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 LORA_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 rng = random.Random(0)  # one stream, drawn in the order of the measured run

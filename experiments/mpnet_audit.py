@@ -93,7 +93,7 @@ def main(model_dir):
         "/tmp/ft/mpnet_audit.pt",
     )
     if len(sys.argv) > 2 and sys.argv[2] == "xstest":
-        rows = xstest_completions(Path(__file__).resolve().parents[4] / "shared" / "data")
+        rows = xstest_completions(Path(__file__).resolve().parents[2] / "shared" / "data")
         rows = [r for r in rows if r.completion.strip()]
         truth = ["compliance" if r.label == "full_compliance" else r.label for r in rows]
         report("xstest", predict(tok, model, [r.completion for r in rows]), truth)

@@ -8,7 +8,7 @@ from refusalkit.classifiers.training import TrainOptions, public_rows, splits_wi
 from refusalkit.datasets import default_public_dir
 from refusalkit.synth import carry_outs_file
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def shipped_splits(

@@ -30,7 +30,7 @@ from refusalkit.steer import (
 )
 
 FLOOR = 0.001
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def pools():

@@ -108,6 +108,16 @@ def test_what_experiments_import_resolves():
     assert result.returncode == 0, result.stderr
 
 
+def test_experiments_find_the_repository_root():
+    """A driver that moved folders once pointed its ROOT above the checkout."""
+    import re
+
+    for path in (ROOT / "experiments").glob("*.py"):
+        for up in re.findall(r"Path\(__file__\)\.resolve\(\)\.parents\[(\d)\]", path.read_text()):
+            above = path.resolve().parents[int(up)]
+            assert (above / "pyproject.toml").is_file() or (above / "shared").is_dir(), path.name
+
+
 def test_a_deep_import_is_caught():
     assert _deep_imports("from refusalkit.audit.train import binary_accuracy") == [
         "refusalkit.audit.train"
