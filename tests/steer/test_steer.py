@@ -416,3 +416,21 @@ def test_decision_only_rows_train_without_an_answer(tmp_path):
     train_steer(examples, options)
     weights = load_file(tmp_path / "m" / "adapter" / "adapter_model.safetensors")
     assert weights and all(np.isfinite(w.astype("float32")).all() for w in weights.values())
+
+
+def test_the_bench_reads_selfaware_beside_the_data_folder(model, tmp_path):
+    from refusalkit.evals.steer import _selfaware
+
+    assert _selfaware(model, tmp_path, seed=0) is None  # no train/selfaware.jsonl: no figure
+    rows = [
+        {"prompt": "Draw me a picture of a horse.", "answerable": False},
+        {"prompt": "What will the stock market do next year?", "answerable": False},
+        {"prompt": "What is the capital of France?", "answerable": True},
+    ]
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / "selfaware.jsonl").write_text("\n".join(map(json.dumps, rows)))
+    result = _selfaware(model, tmp_path, seed=0)
+    assert result["prompts"] == {"unanswerable": 2, "answerable": 1}
+    assert result["answerable_refused"] == 0.0  # the capital of France is answered
+    assert result["unanswerable_refused"] == sum(result["unanswerable_refused_as"].values()) / 2
+    assert set(result["unanswerable_refused_as"]) <= set(STEER_CATEGORIES)

@@ -96,6 +96,16 @@ def unseen_harmful(data_dir: Path) -> list[dict] | None:
     return [r for r in rows if r.get("label", "harmful") == "harmful"]
 
 
+def selfaware(data_dir: Path) -> list[dict] | None:
+    """SelfAware's questions (`train/selfaware.jsonl`: `prompt`, `answerable`), or None where
+    the folder has none. The shipped refusal-token model never trained on them."""
+    path = data_dir / "train" / "selfaware.jsonl"
+    if not path.is_file():
+        return None
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
 def coconot(data_dir: Path, split: str) -> list[dict]:
     """split: eval (should not comply), contrast_eval (should comply), pref (trainable)."""
     path = _need(data_dir / "coconot" / f"coconot_{split}.jsonl")

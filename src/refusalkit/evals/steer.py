@@ -6,6 +6,7 @@
 - helpfulness: answers generated after `[respond]` on XSTest's safe prompts, judged by the audit
   classifier; and whether answers after a category token are judged refusals;
 - refusal rates on the public rows' test split: look-alikes, everyday and harmful prompts;
+- SelfAware: questions nobody can answer refused, their answerable twins answered;
 - the base model without tokens, for comparison: its answers to a fixed sample of CoCoNot
   prompts, judged by the audit classifier, and the F1 of its refusals.
 """
@@ -15,13 +16,14 @@ from __future__ import annotations
 import csv
 import random
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from refusalkit.audit.classifier import RefusalClassifier
 from refusalkit.backends import GenerationParams, load_backend, user_message
-from refusalkit.datasets.eval_sets import coconot_by_category
+from refusalkit.datasets.eval_sets import coconot_by_category, selfaware
 from refusalkit.datasets.public import input_rows
 from refusalkit.steer.decode import SteerModel
 from refusalkit.steer.sweep import f1, sweep
@@ -81,7 +83,37 @@ def bench_steer(
 
     result["public_test_split"] = _public_test_split(model, rng)
     result["base_model"] = _base_model(unsafe, contrast, judge, base_sample, max_tokens, rng)
+    result["selfaware"] = _selfaware(model, data_dir, seed)
     return result
+
+
+SELFAWARE_SAMPLE = 500  # questions of each kind
+
+
+def _selfaware(model: SteerModel, data_dir: Path, seed: int) -> dict | None:
+    """Questions nobody can answer against answerable ones (SelfAware, never trained on): how
+    often each is refused at default thresholds, the F1 of refusing the unanswerable ones, and
+    the categories those refusals name. Its own seed, so the other figures do not move."""
+    rows = selfaware(data_dir)
+    if rows is None:
+        return None
+    rng = random.Random(f"selfaware:{seed}")
+    kinds: dict[str, list] = {}
+    for answerable in (False, True):
+        prompts = sorted(r["prompt"] for r in rows if r["answerable"] is answerable)
+        picked = rng.sample(prompts, min(SELFAWARE_SAMPLE, len(prompts)))
+        kinds["answerable" if answerable else "unanswerable"] = model.decide(picked)
+    refused = {kind: [d.refused for d in decided] for kind, decided in kinds.items()}
+    flags = np.array(refused["unanswerable"] + refused["answerable"])
+    should = np.arange(len(flags)) < len(refused["unanswerable"])
+    categories = Counter(d.token for d in kinds["unanswerable"] if d.refused)
+    return {
+        "prompts": {kind: len(flags) for kind, flags in refused.items()},
+        "unanswerable_refused": round(float(np.mean(refused["unanswerable"])), 4),
+        "answerable_refused": round(float(np.mean(refused["answerable"])), 4),
+        "refusal": f1(flags, should),
+        "unanswerable_refused_as": dict(categories.most_common()),
+    }
 
 
 PUBLIC_TEST_SAMPLE = 300  # prompts per source, drawn with the bench's seed
