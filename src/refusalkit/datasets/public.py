@@ -40,6 +40,7 @@ SOURCES: tuple[Source, ...] = (
     Source("or_bench_hard", "or_bench_hard.jsonl"),
     Source("cvalues_zh", "cvalues_zh.jsonl"),
     Source("refusal_voices", "refusal_voices.jsonl"),
+    Source("selfaware", "selfaware.jsonl"),
 )
 
 # AART `crime` → category. The constitution has no general-crime category: theft, property,

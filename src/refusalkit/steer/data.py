@@ -29,6 +29,7 @@ from refusalkit.datasets.public import (
     split_of,
 )
 from refusalkit.datasets.refusal_seeds import compose_refusal, load_refusal_seeds
+from refusalkit.datasets.selfaware import selfaware_rows
 from refusalkit.jsonl import json_lines
 
 STEER_CATEGORIES: tuple[str, ...] = (
@@ -198,6 +199,12 @@ def base_model_answers(
 # held-out everyday prompts (docs/results/steer.md, 2026-11-30).
 PUBLIC_REFUSE_CAP = {"aart": 150, "multijail": 50, "do_not_answer": 250}
 PUBLIC_RESPOND_CAP = {"benign": 800, "or_bench_hard": 800, "cvalues_zh": 60}
+# SelfAware's unanswerable questions (a cannot category each) and self-contained answerable
+# ones (respond), #39. Off: the shipped model did not train on them, and a run with them has
+# not been measured yet (docs/steer.md); on, they join after the other sources, so the other
+# sources' draws stay as they were.
+TRAIN_ON_SELFAWARE = False
+SELFAWARE_CAP = {"unanswerable": 400, "answerable": 400}
 
 
 def dna_question_tokens() -> dict[str, str]:
@@ -244,6 +251,25 @@ def public_examples(rng: random.Random, split: str = "train") -> list[SteerExamp
         for prompt, token in rng.sample(rows, min(cap, len(rows))):
             answer = "" if token == RESPOND else compose_refusal(audit_seeds, token, rng, prompt)
             examples.append(SteerExample(prompt, token, answer, source))
+    if TRAIN_ON_SELFAWARE:
+        examples += selfaware_examples(rng, audit_seeds, split)
+    return examples
+
+
+def selfaware_examples(rng: random.Random, audit_seeds: dict, split: str) -> list[SteerExample]:
+    """SelfAware rows of one split, drawn to SELFAWARE_CAP: refusals composed in their
+    category's voice, answerable questions as decision-only respond rows."""
+    rows = [r for r in selfaware_rows() if r["split"] == split]
+    examples = []
+    for kind, cap in SELFAWARE_CAP.items():
+        pool = sorted(
+            (r["prompt"], r["category"] or RESPOND)
+            for r in rows
+            if (r["category"] is None) == (kind == "answerable")
+        )
+        for prompt, token in rng.sample(pool, min(cap, len(pool))):
+            answer = "" if token == RESPOND else compose_refusal(audit_seeds, token, rng, prompt)
+            examples.append(SteerExample(prompt, token, answer, "selfaware"))
     return examples
 
 
