@@ -56,6 +56,10 @@ def test_the_bench_reads_any_guard_model_through_the_protocol():
     unseen = result["unseen_sources"]
     assert set(unseen["recall_by_source"]) == {"HarmBench", "MaliciousInstruct", "StrongREJECT"}
     assert unseen["rows"] == 662 and 0 < unseen["recall"] < 1  # "kill"/"bomb" in some
+    # a judge with no second stage has no threshold to move: its recall stays where it is
+    curve = unseen["recall_at_everyday_flagged"]
+    assert set(curve) == {"0.01", "0.02", "0.05"}
+    assert all(v in (None, unseen["recall"]) for v in curve.values())
     # the side-by-side window comparison belongs to the constitutional classifiers alone
     assert result["input_check_side_by_side_ratio"] is None
     assert result["input_check_p50_ms"] == pytest.approx(0.1)

@@ -7,7 +7,6 @@ import random
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,11 +64,14 @@ def _confusion(truths: list[bool], guesses: list[bool]) -> tuple[int, int, int, 
 
 
 def public_heldout(
-    classifiers: GuardModel, progress: bool, folder: Path | None = None
+    classifiers: GuardModel,
+    progress: bool,
+    folder: Path | None = None,
+    everyday: list[Verdict] | None = None,
 ) -> dict[str, Any]:
     """Recall per harmful source and flagged share per benign source on the public test split
     (never trained or tuned on), the share of benign prompts the second stage reads and the
-    mean input-check time over them."""
+    mean input-check time over them. `everyday` collects the everyday prompts' verdicts."""
     rows = [r for r in public_data.input_rows(folder) if r["split"] == "test"]
     by_source: dict[str, list[bool]] = defaultdict(list)
     by_language: dict[str, list[bool]] = defaultdict(list)
@@ -81,6 +83,8 @@ def public_heldout(
         if row["source"] == "multijail":
             by_language[row["lang"]].append(verdict.flagged)
         if row["label"] == "harmless" and row["source"] == "benign":
+            if everyday is not None:
+                everyday.append(verdict)
             second.append(verdict.second_stage)
             benign_ms.append(verdict.latency_ms)
     harmful = [f for k, v in by_source.items() if k.endswith(":harmful") for f in v]
@@ -103,17 +107,24 @@ def public_heldout(
 
 
 def unseen_sources(
-    flagged: Callable[[str], bool], data_dir: Path, progress: bool = True
+    classifiers: GuardModel,
+    data_dir: Path,
+    everyday: list[Verdict],
+    progress: bool = True,
 ) -> dict[str, Any] | None:
     """Recall on harmful requests from sources the shipped classifiers never trained on, by
-    source and by the source's own category; None where the data folder lacks them."""
+    source and by the source's own category, and what it would be with 1, 2 or 5% of the
+    held-out everyday prompts (`everyday`' verdicts) flagged; None where the data folder
+    lacks them."""
     rows = datasets.unseen_harmful(data_dir)
     if rows is None:
         return None
     by_source: dict[str, list[bool]] = defaultdict(list)
     by_category: dict[str, list[bool]] = defaultdict(list)
+    verdicts = []
     for row in tqdm(rows, desc="unseen sources", unit="row", disable=not progress):
-        hit = flagged(row["prompt"])
+        verdicts.append(classifiers.check_input(row["prompt"]))
+        hit = verdicts[-1].flagged
         by_source[row["source"]].append(hit)
         by_category[row.get("category") or "none"].append(hit)
     every = [hit for hits in by_source.values() for hit in hits]
@@ -121,6 +132,7 @@ def unseen_sources(
         "recall": _rate(every),
         "recall_by_source": {k: _rate(v) for k, v in sorted(by_source.items())},
         "recall_by_category": {k: _rate(v) for k, v in sorted(by_category.items())},
+        "recall_at_everyday_flagged": recall_at_fpr(everyday, verdicts, (0.01, 0.02, 0.05)),
         "rows": len(every),
     }
 
@@ -129,7 +141,8 @@ def recall_at_fpr(
     safe: list[Verdict], unsafe: list[Verdict], fprs: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1)
 ) -> dict[str, float | None]:
     """Unsafe recall if the deciding threshold were moved until `fpr` of the safe prompts are
-    flagged: a report of how far the scores separate, never a way to choose a threshold.
+    flagged (None where more are flagged already): a report of how far the scores separate,
+    never a way to choose a threshold.
     Inputs decided by the second stage move with its threshold; the rest keep their verdicts."""
     curve: dict[str, float | None] = {}
     for fpr in fprs:
@@ -214,8 +227,9 @@ def bench_classifiers(
         "fp": sum(safe_flags),
         "fn": len(unsafe_flags) - sum(unsafe_flags),
     }
-    heldout = public_heldout(classifiers, progress)
-    unseen = unseen_sources(flagged, data_dir, progress)
+    everyday: list[Verdict] = []
+    heldout = public_heldout(classifiers, progress, everyday=everyday)
+    unseen = unseen_sources(classifiers, data_dir, everyday, progress)
     text_200, _ = request_of_tokens(200)
     latencies, one_after_another = _input_latencies(classifiers, text_200)
     return {
