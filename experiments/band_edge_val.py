@@ -5,29 +5,17 @@ the threshold at the 2% / 5% targets; prints the cascade's harmful recall and th
 that reaches the second stage. Run: `band_edge_val.py`."""
 
 import numpy as np
-from shipped_rows import shipped_splits
-from tqdm import tqdm
+from shipped_rows import validation_scores
 
 from refusalkit.classifiers import ConstitutionalClassifiers
 from refusalkit.classifiers.training import (
     EVERYDAY_SOURCES,
     CascadeTargets,
     choose_band,
-    first_stage_features,
 )
 
 classifiers = ConstitutionalClassifiers.load()
-stage = classifiers.second_stage
-assert stage is not None, "this classifier directory has no second stage"
-splits = shipped_splits(classifiers)[0]
-val = splits["val"]
-val = [r for r in val if r["stage"] == "input"]
-first, _ = first_stage_features(classifiers, val, True, "val")
-stage.warm()
-readable = np.array([stage.reader.reads(r["text"]) for r in val])
-second = np.zeros(len(val), np.float32)
-for i in tqdm(np.flatnonzero(readable), desc="second stage"):
-    second[i] = stage.reader.score(val[i]["text"])
+val, first, readable, second = validation_scores(classifiers)
 harmful = np.array([r["label"] == "harmful" for r in val])
 everyday = np.array(
     [not h and r["source"] in EVERYDAY_SOURCES for h, r in zip(harmful, val, strict=True)]
