@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from refusalkit.errors import ConfigError
+from refusalkit.jsonl import read_rows
 from refusalkit.taxonomy import from_coconot
 
 XSTEST_COMPLETION_FILES = ("gpt4", "llama2new", "llama2orig", "mistralguard", "mistralinstruct")
@@ -91,19 +92,14 @@ def unseen_harmful(data_dir: Path) -> list[dict] | None:
     path = data_dir / "train" / "harmful_more.jsonl"
     if not path.is_file():
         return None
-    with path.open(encoding="utf-8") as handle:
-        rows = [json.loads(line) for line in handle if line.strip()]
-    return [r for r in rows if r.get("label", "harmful") == "harmful"]
+    return [r for r in read_rows(path) if r.get("label", "harmful") == "harmful"]
 
 
 def selfaware(data_dir: Path) -> list[dict] | None:
     """SelfAware's questions (`train/selfaware.jsonl`: `prompt`, `answerable`), or None where
     the folder has none. The shipped refusal-token model never trained on them."""
     path = data_dir / "train" / "selfaware.jsonl"
-    if not path.is_file():
-        return None
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    return read_rows(path) if path.is_file() else None
 
 
 def coconot(data_dir: Path, split: str) -> list[dict]:

@@ -123,10 +123,10 @@ def unseen_sources(
     by_category: dict[str, list[bool]] = defaultdict(list)
     verdicts = []
     for row in tqdm(rows, desc="unseen sources", unit="row", disable=not progress):
-        verdicts.append(classifiers.check_input(row["prompt"]))
-        hit = verdicts[-1].flagged
-        by_source[row["source"]].append(hit)
-        by_category[row.get("category") or "none"].append(hit)
+        verdict = classifiers.check_input(row["prompt"])
+        verdicts.append(verdict)
+        by_source[row["source"]].append(verdict.flagged)
+        by_category[row.get("category") or "none"].append(verdict.flagged)
     every = [hit for hits in by_source.values() for hit in hits]
     return {
         "recall": _rate(every),

@@ -108,7 +108,7 @@ def _selfaware(model: SteerModel, data_dir: Path, seed: int) -> dict | None:
     should = np.arange(len(flags)) < len(refused["unanswerable"])
     categories = Counter(d.token for d in kinds["unanswerable"] if d.refused)
     return {
-        "prompts": {kind: len(flags) for kind, flags in refused.items()},
+        "prompts": {kind: len(decided) for kind, decided in kinds.items()},
         "unanswerable_refused": round(float(np.mean(refused["unanswerable"])), 4),
         "answerable_refused": round(float(np.mean(refused["answerable"])), 4),
         "refusal": f1(flags, should),

@@ -247,29 +247,28 @@ def public_examples(rng: random.Random, split: str = "train") -> list[SteerExamp
     ]
     examples: list[SteerExample] = []
     for source, cap in {**PUBLIC_REFUSE_CAP, **PUBLIC_RESPOND_CAP}.items():
-        rows = sorted(by_source.get(source, []))
-        for prompt, token in rng.sample(rows, min(cap, len(rows))):
-            answer = "" if token == RESPOND else compose_refusal(audit_seeds, token, rng, prompt)
-            examples.append(SteerExample(prompt, token, answer, source))
+        examples += _draw(by_source.get(source, []), cap, source, rng, audit_seeds)
     if TRAIN_ON_SELFAWARE:
-        examples += selfaware_examples(rng, audit_seeds, split)
+        rows = [r for r in selfaware_rows() if r["split"] == split]
+        for kind, cap in SELFAWARE_CAP.items():
+            pool = [
+                (r["prompt"], r["category"] or RESPOND)
+                for r in rows
+                if (r["category"] is None) == (kind == "answerable")
+            ]
+            examples += _draw(pool, cap, "selfaware", rng, audit_seeds)
     return examples
 
 
-def selfaware_examples(rng: random.Random, audit_seeds: dict, split: str) -> list[SteerExample]:
-    """SelfAware rows of one split, drawn to SELFAWARE_CAP: refusals composed in their
-    category's voice, answerable questions as decision-only respond rows."""
-    rows = [r for r in selfaware_rows() if r["split"] == split]
+def _draw(
+    pool: list[tuple[str, str]], cap: int, source: str, rng: random.Random, audit_seeds: dict
+) -> list[SteerExample]:
+    """Up to `cap` (prompt, token) rows of a pool, drawn with `rng`: refusals get an answer
+    composed in their category's voice, respond rows none (they teach the decision only)."""
     examples = []
-    for kind, cap in SELFAWARE_CAP.items():
-        pool = sorted(
-            (r["prompt"], r["category"] or RESPOND)
-            for r in rows
-            if (r["category"] is None) == (kind == "answerable")
-        )
-        for prompt, token in rng.sample(pool, min(cap, len(pool))):
-            answer = "" if token == RESPOND else compose_refusal(audit_seeds, token, rng, prompt)
-            examples.append(SteerExample(prompt, token, answer, "selfaware"))
+    for prompt, token in rng.sample(sorted(pool), min(cap, len(pool))):
+        answer = "" if token == RESPOND else compose_refusal(audit_seeds, token, rng, prompt)
+        examples.append(SteerExample(prompt, token, answer, source))
     return examples
 
 
