@@ -64,3 +64,38 @@ def test_selfaware_joins_the_steer_mix_only_when_switched_on(monkeypatch):
     assert len(added) == sum(data.SELFAWARE_CAP.values())
     assert {e.token for e in added} - {data.RESPOND} <= set(data.STEER_CATEGORIES)
     assert [e for e in on if e.source != "selfaware"] == off  # the other draws are unchanged
+    monkeypatch.setattr(data, "TRAIN_ON_SELFAWARE", False)
+    assert data.public_examples(random.Random(0), selfaware=True) == on  # `steer train --selfaware`
+
+
+def test_bench_reads_selfaware_test_split_once_a_model_trained_on_it(tmp_path):
+    import json
+    from types import SimpleNamespace
+
+    from refusalkit.datasets.public import prompt_group, split_of
+    from refusalkit.evals.steer import _selfaware
+
+    questions = [f"What will question {i} be answered with?" for i in range(200)]
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / "selfaware.jsonl").write_text(
+        "".join(
+            json.dumps({"prompt": q, "answerable": i % 2 == 0}) + "\n"
+            for i, q in enumerate(questions)
+        )
+    )
+    seen: list[str] = []
+
+    def decide(prompts):
+        seen.extend(prompts)
+        return [SimpleNamespace(refused=False, token="[respond]") for _ in prompts]
+
+    def read(sources: dict) -> dict | None:
+        seen.clear()
+        return _selfaware(SimpleNamespace(meta={"sources": sources}, decide=decide), tmp_path, 0)
+
+    untouched = read({"benign": 10})
+    assert untouched is not None and len(seen) == 200 and untouched["split"].startswith("all")
+    trained = read({"selfaware": 800})
+    test = {q for q in questions if split_of(prompt_group(q)) == "test"}
+    assert trained is not None and trained["split"] == "test"
+    assert seen and set(seen) == test

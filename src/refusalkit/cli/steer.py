@@ -174,6 +174,14 @@ def train(
         bool,
         typer.Option(help="bf16 autocast: ~2x faster on CPUs with avx512_bf16; other numbers."),
     ] = True,
+    selfaware: Annotated[
+        bool | None,
+        typer.Option(
+            "--selfaware/--no-selfaware",
+            help="Add SelfAware's questions (unanswerable → a cannot category, answerable → "
+            "respond) to the public rows (default: steer.data.TRAIN_ON_SELFAWARE).",
+        ),
+    ] = None,
 ) -> None:
     """Fine-tune SmolLM2 (LoRA + new token embeddings) to emit a decision token first."""
     from refusalkit.datasets.checkout import data_dir
@@ -184,7 +192,7 @@ def train(
     answers_cache = answers_cache or data_dir() / "steer" / "base_answers.jsonl"
     if not pref.is_file():
         raise ConfigError(f"{pref} does not exist; pass --pref FILE (CoCoNot pref JSONL)")
-    examples = build_examples(pref, answers_cache, seed=seed, public=public)
+    examples = build_examples(pref, answers_cache, seed=seed, public=public, selfaware=selfaware)
     modules = tuple(m.strip() for m in lora_modules.split(",") if m.strip())
     if not modules:
         raise ConfigError("--lora-modules is empty; name at least one module, e.g. q_proj")

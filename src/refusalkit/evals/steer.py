@@ -24,7 +24,7 @@ import numpy as np
 from refusalkit.audit.classifier import RefusalClassifier
 from refusalkit.backends import GenerationParams, load_backend, user_message
 from refusalkit.datasets.eval_sets import coconot_by_category, selfaware
-from refusalkit.datasets.public import input_rows
+from refusalkit.datasets.public import input_rows, prompt_group, split_of
 from refusalkit.steer.decode import SteerModel
 from refusalkit.steer.sweep import f1, sweep
 
@@ -97,6 +97,10 @@ def _selfaware(model: SteerModel, data_dir: Path, seed: int) -> dict | None:
     rows = selfaware(data_dir)
     if rows is None:
         return None
+    # a model that trained on SelfAware's train split is read on its test split only
+    trained_on = "selfaware" in model.meta.get("sources", {})
+    if trained_on:
+        rows = [r for r in rows if split_of(prompt_group(r["prompt"])) == "test"]
     rng = random.Random(f"selfaware:{seed}")
     kinds: dict[str, list] = {}
     for answerable in (False, True):
@@ -108,6 +112,7 @@ def _selfaware(model: SteerModel, data_dir: Path, seed: int) -> dict | None:
     should = np.arange(len(flags)) < len(refused["unanswerable"])
     categories = Counter(d.token for d in kinds["unanswerable"] if d.refused)
     return {
+        "split": "test" if trained_on else "all (never trained on)",
         "prompts": {kind: len(decided) for kind, decided in kinds.items()},
         "unanswerable_refused": round(float(np.mean(refused["unanswerable"])), 4),
         "answerable_refused": round(float(np.mean(refused["answerable"])), 4),

@@ -229,7 +229,9 @@ def dna_question_tokens() -> dict[str, str]:
     return tokens
 
 
-def public_examples(rng: random.Random, split: str = "train") -> list[SteerExample]:
+def public_examples(
+    rng: random.Random, split: str = "train", selfaware: bool | None = None
+) -> list[SteerExample]:
     """Public rows (data/public) for the refusal-token model. Refusals get an answer composed
     from the audit seeds in their category's voice; should-answer rows carry no answer and
     teach the decision only (the answer after [respond] is learned from the base model's own)."""
@@ -248,7 +250,7 @@ def public_examples(rng: random.Random, split: str = "train") -> list[SteerExamp
     examples: list[SteerExample] = []
     for source, cap in {**PUBLIC_REFUSE_CAP, **PUBLIC_RESPOND_CAP}.items():
         examples += _draw(by_source.get(source, []), cap, source, rng, audit_seeds)
-    if TRAIN_ON_SELFAWARE:
+    if TRAIN_ON_SELFAWARE if selfaware is None else selfaware:
         rows = [r for r in selfaware_rows() if r["split"] == split]
         for kind, cap in SELFAWARE_CAP.items():
             pool = [
@@ -279,6 +281,7 @@ def build_examples(
     max_answer_chars: int = 400,
     progress: bool = True,
     public: bool = True,
+    selfaware: bool | None = None,
 ) -> list[SteerExample]:
     rng = random.Random(seed)
     audit_seeds = load_refusal_seeds()
@@ -296,7 +299,7 @@ def build_examples(
     if pref_path is not None:
         examples += pref_examples(pref_path, max_answer_chars)
     if public:
-        examples += public_examples(rng)
+        examples += public_examples(rng, selfaware=selfaware)
     # exact duplicates (a template can meet a hand-written prompt) keep their first label
     unique: dict[str, SteerExample] = {}
     for example in examples:

@@ -12,6 +12,7 @@ import json
 import math
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -289,6 +290,8 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
         "decision_smoothing": options.decision_smoothing,
         "bf16": options.bf16,
         "examples": {"train": len(train), "val": len(val), "data_digest": digest},
+        # which sources it learned from: a bench must not read a trained-on source's train split
+        "sources": dict(sorted(Counter(e.source for e in train).items())),
         "train_seconds": round(time.perf_counter() - started, 1),
     }
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
