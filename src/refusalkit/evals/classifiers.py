@@ -17,6 +17,7 @@ from refusalkit.datasets import eval_sets as datasets
 from refusalkit.datasets import public as public_data
 from refusalkit.evals.bench import request_of_tokens
 from refusalkit.evals.jailbreaks import TEMPLATES, wrap
+from refusalkit.evals.loso import bench_loso
 from refusalkit.evals.traffic import benign_traffic
 from refusalkit.guard.model import GuardModel
 from refusalkit.verdict import Verdict
@@ -159,9 +160,15 @@ def recall_at_fpr(
 
 
 def bench_classifiers(
-    classifiers: GuardModel, data_dir: Path, progress: bool = True
+    classifiers: GuardModel,
+    data_dir: Path,
+    progress: bool = True,
+    loso: bool = False,
+    classifiers_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """The same figures for any guard model (`bench classifiers --guard SPEC`)."""
+    """The same figures for any guard model (`bench classifiers --guard SPEC`). With `loso`
+    (the constitutional classifiers in `classifiers_dir`), also the leave-one-source-out table
+    of their tuned encoder (evals/loso.py)."""
 
     def flagged(text: str) -> bool:
         return classifiers.check_input(text).flagged
@@ -230,6 +237,7 @@ def bench_classifiers(
     everyday: list[Verdict] = []
     heldout = public_heldout(classifiers, progress, everyday=everyday)
     unseen = unseen_sources(classifiers, data_dir, everyday, progress)
+    left_out = bench_loso("tuned", data_dir, classifiers_dir, progress) if loso else None
     text_200, _ = request_of_tokens(200)
     latencies, one_after_another = _input_latencies(classifiers, text_200)
     return {
@@ -243,6 +251,8 @@ def bench_classifiers(
         "public_heldout": heldout,
         # sources held out whole (never trained on), unlike public_heldout's split of sources
         "unseen_sources": unseen,
+        # each harmful source left out whole from a head on the tuned encoder's features
+        "leave_one_source_out": left_out,
         "jailbreak_recall": _rate(all_jailbreak),
         "jailbreak_recall_by_template": {k: _rate(v) for k, v in jailbreak.items()},
         "coconot_contrast_fpr": _rate(contrast_flags),

@@ -1,0 +1,254 @@
+"""Leave-one-source-out: how much harm from a source it never saw an input-classifier recipe
+catches (#41's yardstick).
+
+For each harmful source in turn, a linear head on frozen encoder features learns from every
+other source; its threshold flags 2% of the everyday prompts' validation split; recall is read
+on every row of the left-out source, and the everyday test split's flag rate beside it. The
+encoder stays frozen so that a fold trains in seconds on 2 cores. A tuned encoder (the shipped
+first stage's) learned from the public sources, so only its folds on sources it never saw
+(`harmful_more`'s, `jailbreakbench`) are honest; the base encoders' folds all are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from refusalkit.config import load_settings
+from refusalkit.datasets import public as public_data
+from refusalkit.datasets.checkout import data_dir as checkout_data_dir
+from refusalkit.errors import ConfigError
+from refusalkit.jsonl import read_rows
+
+EVERYDAY = "benign"  # the public everyday prompts: they set the threshold, never left out
+# the whole train split: sampled to 5,000 (as the shipped tuning samples them), the heads
+# learned "not English" from MultiJail; mean recall 0.69 → 0.61 (docs/results/classifiers.md)
+EVERYDAY_TRAIN_CAP: int | None = None
+EVERYDAY_FLAGGED = 0.02  # #41's budget
+SEED = 0
+# sources no shipped model tuned on (the tuned encoder's folds on them are honest)
+NEVER_TUNED_ON = {"StrongREJECT", "HarmBench", "MaliciousInstruct", "jailbreakbench"}
+
+
+@dataclass(frozen=True)
+class LosoRow:
+    text: str
+    harmful: bool
+    source: str
+    split: str  # train / val / test: only the everyday prompts' split is read
+
+
+def loso_rows(
+    shared_dir: Path | None = None, everyday_cap: int | None = EVERYDAY_TRAIN_CAP
+) -> list[LosoRow]:
+    """Input rows of every source the project may train on: the public rows in `data/public`,
+    GPTFuzz's questions, the constitution's synthetic rows and, where `shared_dir` has them,
+    `train/harmful_more.jsonl` (StrongREJECT, HarmBench, MaliciousInstruct, each its own source)
+    and `train/refusal_voices.jsonl`'s requests (JailbreakBench harmful, Alpaca benign). Everyday
+    prompts of the train split are sampled to EVERYDAY_TRAIN_CAP."""
+    rows = [
+        LosoRow(r["text"], r["label"] == "harmful", r["source"], r["split"])
+        for r in public_data.input_rows()
+    ]
+    questions = {r["prompt"] for r in public_data.source_rows("gptfuzz")}
+    rows += [LosoRow(q, True, "gptfuzz", "train") for q in sorted(questions)]
+    for split in ("train", "val", "test"):
+        for r in read_rows(checkout_data_dir() / "synth-general" / f"{split}.jsonl"):
+            if r["stage"] == "input":
+                rows.append(LosoRow(r["text"], r["label"] == "harmful", "synthetic", split))
+    if shared_dir is not None:
+        more = shared_dir / "train" / "harmful_more.jsonl"
+        if more.is_file():
+            rows += [LosoRow(r["prompt"], True, r["source"], "train") for r in read_rows(more)]
+        voices = shared_dir / "train" / "refusal_voices.jsonl"
+        if voices.is_file():
+            seen: set[str] = set()
+            for r in read_rows(voices):
+                if r["prompt"] not in seen:
+                    seen.add(r["prompt"])
+                    harmful = r["request"] == "harmful"
+                    source = "jailbreakbench" if harmful else "alpaca"
+                    rows.append(LosoRow(r["prompt"], harmful, source, "train"))
+    # one row per text: the first source keeps it
+    unique: dict[str, LosoRow] = {}
+    for row in rows:
+        unique.setdefault(row.text, row)
+    rows = list(unique.values())
+    everyday_train = [r for r in rows if r.source == EVERYDAY and r.split == "train"]
+    if everyday_cap is None:
+        return rows
+    kept = set(random.Random(SEED).sample(everyday_train, min(everyday_cap, len(everyday_train))))
+    return [r for r in rows if r in kept or not (r.source == EVERYDAY and r.split == "train")]
+
+
+Encode = Callable[[Sequence[str]], np.ndarray]
+
+
+def encoder(name: str, classifiers_dir: Path | None = None) -> Encode:
+    """Frozen features by name: `minilm` (all-MiniLM-L6-v2 as embedded, int8, first 128
+    tokens, as the first stage reads a window), `tuned` (the same with the LoRA of the
+    classifiers in `classifiers_dir` merged in; default: the shipped ones) or `mpnet`
+    (all-mpnet-base-v2, float32, sentence-transformers: ~7 texts/s on 2 cores)."""
+    if name in ("minilm", "tuned"):
+        from refusalkit.classifiers.first_stage.encoder import TextEncoder
+
+        return TextEncoder(adapter=_adapter(classifiers_dir) if name == "tuned" else None).embed
+    if name == "mpnet":
+        from sentence_transformers import SentenceTransformer
+
+        from refusalkit.weights import second_encoder_path
+
+        model = SentenceTransformer(
+            str(second_encoder_path(load_settings().cache_dir)), local_files_only=True
+        )
+        model.max_seq_length = 128
+
+        def embed(texts: Sequence[str]) -> np.ndarray:
+            return model.encode(list(texts), batch_size=32, normalize_embeddings=True)
+
+        return embed
+    raise ConfigError(f"unknown encoder {name!r}; choose one of {', '.join(ENCODERS)}")
+
+
+ENCODERS = ("tuned", "minilm", "mpnet")
+
+
+def _adapter(classifiers_dir: Path | None) -> Path:
+    from refusalkit.classifiers import DEFAULT_DIR
+    from refusalkit.classifiers.artifacts import Artifacts
+
+    adapter = Artifacts.load(classifiers_dir or DEFAULT_DIR).adapter_path
+    if adapter is None:
+        raise ConfigError(
+            f"the classifiers in {classifiers_dir or DEFAULT_DIR} have no tuned encoder; "
+            "use --encoder minilm"
+        )
+    return adapter
+
+
+def cache_name(name: str, classifiers_dir: Path | None = None) -> str:
+    """A tuned encoder's vectors are kept under its adapter's digest."""
+    if name != "tuned":
+        return name
+    from refusalkit.weights import adapter_digest
+
+    return f"tuned-{adapter_digest(_adapter(classifiers_dir))}"
+
+
+def _key(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def features(
+    name: str,
+    texts: Sequence[str],
+    classifiers_dir: Path | None = None,
+    cache: Path | None = None,
+    progress: bool = True,
+) -> np.ndarray:
+    """Each text's vector, embedded once per encoder and kept in `cache` (resumes: the
+    vectors are saved with every batch)."""
+    cache = cache or load_settings().cache_dir / "loso"
+    cache.mkdir(parents=True, exist_ok=True)
+    store = cache / f"{cache_name(name, classifiers_dir)}.npz"
+    known: dict[str, np.ndarray] = {}
+    if store.is_file():
+        with np.load(store) as saved:
+            known = dict(zip(saved["keys"].tolist(), saved["vectors"], strict=True))
+    missing = sorted({_key(t): t for t in texts if _key(t) not in known}.items())
+    if missing:
+        embed = encoder(name, classifiers_dir)
+        batch = 256
+        for start in tqdm(
+            range(0, len(missing), batch),
+            desc=f"embed ({name})",
+            unit="batch",
+            disable=not progress,
+        ):
+            chunk = missing[start : start + batch]
+            for (key, _), vector in zip(chunk, embed([t for _, t in chunk]), strict=True):
+                known[key] = np.asarray(vector, dtype=np.float32)
+            keys = list(known)
+            np.savez(store, keys=np.array(keys), vectors=np.stack([known[k] for k in keys]))
+    return np.stack([known[_key(t)] for t in texts])
+
+
+def _threshold_at(scores: np.ndarray, flagged: float) -> float:
+    """The lowest threshold that flags at most `flagged` of `scores`."""
+    ordered = np.sort(scores)[::-1]
+    allowed = int(np.floor(flagged * len(ordered)))
+    return float(np.nextafter(ordered[allowed], np.inf)) if allowed < len(ordered) else 0.0
+
+
+def leave_one_source_out(
+    rows: list[LosoRow],
+    vectors: np.ndarray,
+    sources: Sequence[str] | None = None,
+    flagged: float = EVERYDAY_FLAGGED,
+    c: float = 1.0,
+) -> dict[str, Any]:
+    """For each harmful source (or those named): recall on it, with the head trained on the
+    rest and its threshold flagging `flagged` of the everyday validation split."""
+    from sklearn.linear_model import LogisticRegression
+
+    val = np.array([i for i, r in enumerate(rows) if r.source == EVERYDAY and r.split == "val"])
+    test = np.array([i for i, r in enumerate(rows) if r.source == EVERYDAY and r.split == "test"])
+    harmful_sources = sorted({r.source for r in rows if r.harmful})
+    labels = np.array([r.harmful for r in rows])
+    folds: dict[str, dict[str, Any]] = {}
+    for source in sources or harmful_sources:
+        train = np.array(
+            [
+                i
+                for i, r in enumerate(rows)
+                if r.source != source and not (r.source == EVERYDAY and r.split != "train")
+            ]
+        )
+        held = np.array([i for i, r in enumerate(rows) if r.source == source and r.harmful])
+        head = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
+        head.fit(vectors[train], labels[train])
+        threshold = _threshold_at(head.predict_proba(vectors[val])[:, 1], flagged)
+        caught = head.predict_proba(vectors[held])[:, 1] >= threshold
+        folds[source] = {
+            "rows": len(held),
+            "recall": round(float(caught.mean()), 4),
+            "everyday_test_flagged": round(
+                float((head.predict_proba(vectors[test])[:, 1] >= threshold).mean()), 4
+            ),
+        }
+    recalls = [f["recall"] for f in folds.values()]
+    return {
+        "everyday_flagged_budget": flagged,
+        "folds": folds,
+        "mean_recall": round(float(np.mean(recalls)), 4),
+        "worst": min(folds, key=lambda s: folds[s]["recall"]),
+        "worst_recall": min(recalls),
+    }
+
+
+def bench_loso(
+    encoder_name: str = "tuned",
+    shared_dir: Path | None = None,
+    classifiers_dir: Path | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """The leave-one-source-out table for one encoder (`refusalkit bench loso`)."""
+    if encoder_name not in ENCODERS:
+        raise ConfigError(f"unknown encoder {encoder_name!r}; choose one of {', '.join(ENCODERS)}")
+    rows = loso_rows(shared_dir)
+    vectors = features(encoder_name, [r.text for r in rows], classifiers_dir, progress=progress)
+    result = leave_one_source_out(rows, vectors)
+    honest = (
+        "every fold"
+        if encoder_name != "tuned"
+        else "folds of sources the encoder never trained on: "
+        + ", ".join(sorted(NEVER_TUNED_ON & set(result["folds"])))
+    )
+    return {"encoder": encoder_name, "rows": len(rows), "honest": honest, **result}
