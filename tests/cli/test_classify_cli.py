@@ -164,3 +164,8 @@ def test_classify_takes_a_guard_model_spec(tmp_path):
     assert_one_line_error(
         run("classify", str(source), "--output", out, "--guard", "nope"), 2, "unknown guard spec"
     )
+
+
+def test_bench_loso_unknown_encoder_is_one_line_error(tmp_path):
+    result = run("bench", "loso", "--encoder", "bogus", "--data-dir", str(tmp_path))
+    assert_one_line_error(result, 2, "unknown encoder 'bogus'")

@@ -1,0 +1,84 @@
+"""Leave-one-source-out (#41's yardstick): which rows, how a fold is scored, the vector cache."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from refusalkit.evals import loso
+from refusalkit.evals.loso import LosoRow, features, leave_one_source_out, loso_rows
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+def _toy(n_everyday: int = 400) -> tuple[list[LosoRow], np.ndarray]:
+    """Everyday prompts near the origin; two harmful sources along one shared direction and
+    one harmful source along a direction no other source has."""
+    rng = np.random.default_rng(0)
+    rows, vectors = [], []
+
+    def add(source: str, harmful: bool, split: str, centre: np.ndarray, n: int) -> None:
+        for i in range(n):
+            rows.append(LosoRow(f"{source}-{split}-{i}", harmful, source, split))
+            vectors.append(centre + rng.normal(0, 0.3, 4))
+
+    origin = np.zeros(4)
+    for split in ("train", "val", "test"):
+        add("benign", False, split, origin, n_everyday)
+    add("alike_a", True, "train", np.array([3.0, 0, 0, 0]), 150)
+    add("alike_b", True, "train", np.array([3.0, 0, 0, 0]), 150)
+    add("apart", True, "train", np.array([0, 0, 3.0, 0]), 150)
+    return rows, np.array(vectors)
+
+
+def test_a_source_is_caught_only_where_the_others_teach_its_kind_of_harm():
+    rows, vectors = _toy()
+    result = leave_one_source_out(rows, vectors, flagged=0.02)
+    folds = result["folds"]
+    assert set(folds) == {"alike_a", "alike_b", "apart"}  # harmful sources only
+    assert folds["alike_a"]["recall"] > 0.95 and folds["alike_b"]["recall"] > 0.95
+    assert folds["apart"]["recall"] < 0.2
+    assert result["worst"] == "apart"
+    assert result["mean_recall"] == pytest.approx(
+        np.mean([f["recall"] for f in folds.values()]), abs=1e-4
+    )
+    for fold in folds.values():  # the budget is set on validation and holds on test
+        assert fold["everyday_test_flagged"] <= 0.05
+
+
+def test_the_threshold_flags_at_most_the_budget_of_everyday_validation_prompts():
+    scores = np.linspace(0, 1, 1000)
+    for budget in (0.0, 0.01, 0.02, 0.1):
+        assert (scores >= loso._threshold_at(scores, budget)).mean() <= budget
+
+
+def test_vectors_are_embedded_once_and_come_back_in_the_texts_order(tmp_path, monkeypatch):
+    embedded: list[str] = []
+
+    def fake_encoder(name, classifiers_dir=None):
+        def embed(texts):
+            embedded.extend(texts)
+            return np.array([[len(t), ord(t[0])] for t in texts], dtype=np.float32)
+
+        return embed
+
+    monkeypatch.setattr(loso, "encoder", fake_encoder)
+    first = features("minilm", ["bb", "a", "ccc"], cache=tmp_path, progress=False)
+    assert first.tolist() == [[2, 98], [1, 97], [3, 99]]
+    again = features("minilm", ["ccc", "dddd", "a"], cache=tmp_path, progress=False)
+    assert again.tolist() == [[3, 99], [4, 100], [1, 97]]
+    assert sorted(embedded) == ["a", "bb", "ccc", "dddd"]  # "a" and "ccc" came from the cache
+
+
+def test_rows_come_from_the_checkout_with_one_row_per_text():
+    rows = loso_rows()
+    sources = {r.source for r in rows if r.harmful}
+    assert {"aart", "multijail", "do_not_answer", "gptfuzz", "synthetic"} <= sources
+    assert len({r.text for r in rows}) == len(rows)
+    assert any(r.source == "benign" and r.split == "val" for r in rows)
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is not beside the checkout")
+def test_the_shared_folder_adds_sources_never_trained_on():
+    sources = {r.source for r in loso_rows(SHARED) if r.harmful}
+    assert sources >= loso.NEVER_TUNED_ON
