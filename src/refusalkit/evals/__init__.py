@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     )
     from refusalkit.evals.classifiers import bench_classifiers as bench_classifiers
     from refusalkit.evals.load import bench_serve as bench_serve
+    from refusalkit.evals.loso import NEVER_TUNED_ON as NEVER_TUNED_ON
+    from refusalkit.evals.loso import bench_loso as bench_loso
+    from refusalkit.evals.loso import features as features
+    from refusalkit.evals.loso import leave_one_source_out as leave_one_source_out
+    from refusalkit.evals.loso import loso_rows as loso_rows
     from refusalkit.evals.quickstart import run_quickstart as run_quickstart
     from refusalkit.evals.replicas import bench_replicas as bench_replicas
     from refusalkit.evals.steer import bench_steer as bench_steer
@@ -32,6 +37,11 @@ _FACE = {
     "bench_overhead": "refusalkit.evals.bench",
     "bench_classifiers": "refusalkit.evals.classifiers",
     "bench_serve": "refusalkit.evals.load",
+    "NEVER_TUNED_ON": "refusalkit.evals.loso",
+    "bench_loso": "refusalkit.evals.loso",
+    "features": "refusalkit.evals.loso",
+    "leave_one_source_out": "refusalkit.evals.loso",
+    "loso_rows": "refusalkit.evals.loso",
     "run_quickstart": "refusalkit.evals.quickstart",
     "bench_replicas": "refusalkit.evals.replicas",
     "bench_steer": "refusalkit.evals.steer",
