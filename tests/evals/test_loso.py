@@ -82,3 +82,28 @@ def test_rows_come_from_the_checkout_with_one_row_per_text():
 def test_the_shared_folder_adds_sources_never_trained_on():
     sources = {r.source for r in loso_rows(SHARED) if r.harmful}
     assert sources >= loso.NEVER_TUNED_ON
+
+
+def test_a_left_out_family_is_scored_on_both_its_harmful_and_benign_payloads():
+    rows, vectors = _toy()
+    rng = np.random.default_rng(1)
+    template = np.array([0, 0, 0, 3.0])  # the family's wrapper, on benign and harmful alike
+    extra, extra_vectors = [], []
+    for family in ("seen", "unseen"):
+        for harmful in (True, False):
+            for i in range(60):
+                centre = template + (np.array([3.0, 0, 0, 0]) if harmful else 0)
+                extra.append(
+                    LosoRow(f"{family}{harmful}{i}", harmful, "synthetic", "train", family)
+                )
+                extra_vectors.append(centre + rng.normal(0, 0.3, 4))
+    rows, vectors = rows + extra, np.vstack([vectors, extra_vectors])
+    result = loso.leave_one_family_out(rows, vectors, flagged=0.02)
+    assert set(result["folds"]) == {"seen", "unseen"}  # "none" is no family
+    fold = result["folds"]["unseen"]
+    assert (fold["harmful"], fold["benign"]) == (60, 60)
+    assert fold["recall"] > 0.9  # "seen" taught that the wrapper alone is not harm
+    assert fold["benign_flagged"] < 0.1
+    assert result["worst_benign_flagged"] == max(
+        f["benign_flagged"] for f in result["folds"].values()
+    )

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from refusalkit.datasets.public import prompt_group as prompt_group
     from refusalkit.datasets.public import split_of as split_of
     from refusalkit.datasets.refusal_seeds import held_out as held_out
+    from refusalkit.datasets.selfaware import selfaware_rows as selfaware_rows
     from refusalkit.datasets.voices import voice_rows as voice_rows
 
 _FACE = {
@@ -33,6 +34,7 @@ _FACE = {
     "prompt_group": "refusalkit.datasets.public",
     "split_of": "refusalkit.datasets.public",
     "held_out": "refusalkit.datasets.refusal_seeds",
+    "selfaware_rows": "refusalkit.datasets.selfaware",
     "voice_rows": "refusalkit.datasets.voices",
 }
 __all__ = sorted(_FACE)

@@ -28,8 +28,9 @@ from refusalkit.errors import ConfigError
 from refusalkit.jsonl import read_rows
 
 EVERYDAY = "benign"  # the public everyday prompts: they set the threshold, never left out
-# the whole train split: sampled to 5,000 (as the shipped tuning samples them), the heads
-# learned "not English" from MultiJail; mean recall 0.689 → 0.627 (experiments/loso_levers.py)
+# the whole train split, as the shipped heads see it (only their encoder's tuning samples
+# 5,000); sampled to 5,000, the heads learned "not English" from MultiJail and mean recall
+# fell 0.689 → 0.627 (experiments/loso_levers.py)
 EVERYDAY_TRAIN_CAP: int | None = None
 EVERYDAY_FLAGGED = 0.02  # #41's budget
 SEED = 0
@@ -43,6 +44,7 @@ class LosoRow:
     harmful: bool
     source: str
     split: str  # train / val / test: only the everyday prompts' split is read
+    family: str = "none"  # the synthetic rows' jailbreak family
 
 
 def loso_rows(
@@ -62,7 +64,9 @@ def loso_rows(
     for split in ("train", "val", "test"):
         for r in read_rows(checkout_data_dir() / "synth-general" / f"{split}.jsonl"):
             if r["stage"] == "input":
-                rows.append(LosoRow(r["text"], r["label"] == "harmful", "synthetic", split))
+                harmful = r["label"] == "harmful"
+                family = r["transform_family"]
+                rows.append(LosoRow(r["text"], harmful, "synthetic", split, family))
     if shared_dir is not None:
         more = shared_dir / "train" / "harmful_more.jsonl"
         if more.is_file():
@@ -187,6 +191,34 @@ def _threshold_at(scores: np.ndarray, flagged: float) -> float:
     return float(np.nextafter(ordered[allowed], np.inf)) if allowed < len(ordered) else 0.0
 
 
+def _fold(
+    rows: list[LosoRow],
+    vectors: np.ndarray,
+    left_out: Callable[[LosoRow], bool],
+    flagged: float,
+    c: float,
+) -> Callable[[np.ndarray], np.ndarray]:
+    """A head trained on every row but the everyday prompts' val/test splits and the rows
+    `left_out`, thresholded at `flagged` of the everyday validation split: index → flagged."""
+    from sklearn.linear_model import LogisticRegression
+
+    val = [i for i, r in enumerate(rows) if r.source == EVERYDAY and r.split == "val"]
+    train = [
+        i
+        for i, r in enumerate(rows)
+        if not left_out(r) and not (r.source == EVERYDAY and r.split != "train")
+    ]
+    labels = np.array([r.harmful for r in rows])
+    head = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
+    head.fit(vectors[train], labels[train])
+    threshold = _threshold_at(head.predict_proba(vectors[val])[:, 1], flagged)
+    return lambda index: head.predict_proba(vectors[index])[:, 1] >= threshold
+
+
+def _rate(hits: np.ndarray) -> float | None:
+    return round(float(hits.mean()), 4) if len(hits) else None
+
+
 def leave_one_source_out(
     rows: list[LosoRow],
     vectors: np.ndarray,
@@ -196,32 +228,15 @@ def leave_one_source_out(
 ) -> dict[str, Any]:
     """For each harmful source (or those named): recall on it, with the head trained on the
     rest and its threshold flagging `flagged` of the everyday validation split."""
-    from sklearn.linear_model import LogisticRegression
-
-    val = np.array([i for i, r in enumerate(rows) if r.source == EVERYDAY and r.split == "val"])
     test = np.array([i for i, r in enumerate(rows) if r.source == EVERYDAY and r.split == "test"])
-    harmful_sources = sorted({r.source for r in rows if r.harmful})
-    labels = np.array([r.harmful for r in rows])
     folds: dict[str, dict[str, Any]] = {}
-    for source in sources or harmful_sources:
-        train = np.array(
-            [
-                i
-                for i, r in enumerate(rows)
-                if r.source != source and not (r.source == EVERYDAY and r.split != "train")
-            ]
-        )
+    for source in sources or sorted({r.source for r in rows if r.harmful}):
+        flags = _fold(rows, vectors, lambda r, s=source: r.source == s, flagged, c)
         held = np.array([i for i, r in enumerate(rows) if r.source == source and r.harmful])
-        head = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
-        head.fit(vectors[train], labels[train])
-        threshold = _threshold_at(head.predict_proba(vectors[val])[:, 1], flagged)
-        caught = head.predict_proba(vectors[held])[:, 1] >= threshold
         folds[source] = {
             "rows": len(held),
-            "recall": round(float(caught.mean()), 4),
-            "everyday_test_flagged": round(
-                float((head.predict_proba(vectors[test])[:, 1] >= threshold).mean()), 4
-            ),
+            "recall": _rate(flags(held)),
+            "everyday_test_flagged": _rate(flags(test)),
         }
     recalls = [f["recall"] for f in folds.values()]
     return {
@@ -230,6 +245,34 @@ def leave_one_source_out(
         "mean_recall": round(float(np.mean(recalls)), 4),
         "worst": min(folds, key=lambda s: folds[s]["recall"]),
         "worst_recall": min(recalls),
+    }
+
+
+def leave_one_family_out(
+    rows: list[LosoRow], vectors: np.ndarray, flagged: float = EVERYDAY_FLAGGED, c: float = 1.0
+) -> dict[str, Any]:
+    """For each jailbreak family of the synthetic rows (harmful and benign payloads alike are
+    wrapped in them): with every row of the family left out, recall on its harmful rows and
+    the share of its benign rows flagged. Frozen features read the raw text: the shipped first
+    stage's decoded views (base64, rot13, …) are not in them."""
+    families = sorted({r.family for r in rows if r.family != "none"})
+    folds: dict[str, dict[str, Any]] = {}
+    for family in families:
+        flags = _fold(rows, vectors, lambda r, f=family: r.family == f, flagged, c)
+        harmful = np.array([i for i, r in enumerate(rows) if r.family == family and r.harmful])
+        benign = np.array([i for i, r in enumerate(rows) if r.family == family and not r.harmful])
+        folds[family] = {
+            "harmful": len(harmful),
+            "recall": _rate(flags(harmful)),
+            "benign": len(benign),
+            "benign_flagged": _rate(flags(benign)),
+        }
+    recalls = [f["recall"] for f in folds.values()]
+    return {
+        "folds": folds,
+        "mean_recall": round(float(np.mean(recalls)), 4) if recalls else None,
+        "worst": min(folds, key=lambda s: folds[s]["recall"]) if folds else None,
+        "worst_benign_flagged": max((f["benign_flagged"] for f in folds.values()), default=None),
     }
 
 
@@ -245,10 +288,17 @@ def bench_loso(
     rows = loso_rows(shared_dir)
     vectors = features(encoder_name, [r.text for r in rows], classifiers_dir, progress=progress)
     result = leave_one_source_out(rows, vectors)
+    families = leave_one_family_out(rows, vectors)
     honest = (
         "every fold"
         if encoder_name != "tuned"
         else "folds of sources the encoder never trained on: "
         + ", ".join(sorted(NEVER_TUNED_ON & set(result["folds"])))
     )
-    return {"encoder": encoder_name, "rows": len(rows), "honest": honest, **result}
+    return {
+        "encoder": encoder_name,
+        "rows": len(rows),
+        "honest": honest,
+        **result,
+        "leave_one_family_out": families,
+    }
