@@ -215,6 +215,10 @@ def _fold(
     return lambda index: head.predict_proba(vectors[index])[:, 1] >= threshold
 
 
+def _from(source: str | None = None, family: str | None = None) -> Callable[[LosoRow], bool]:
+    return lambda row: row.source == source or row.family == family
+
+
 def _rate(hits: np.ndarray) -> float | None:
     return round(float(hits.mean()), 4) if len(hits) else None
 
@@ -231,7 +235,7 @@ def leave_one_source_out(
     test = np.array([i for i, r in enumerate(rows) if r.source == EVERYDAY and r.split == "test"])
     folds: dict[str, dict[str, Any]] = {}
     for source in sources or sorted({r.source for r in rows if r.harmful}):
-        flags = _fold(rows, vectors, lambda r, s=source: r.source == s, flagged, c)
+        flags = _fold(rows, vectors, _from(source=source), flagged, c)
         held = np.array([i for i, r in enumerate(rows) if r.source == source and r.harmful])
         folds[source] = {
             "rows": len(held),
@@ -258,7 +262,7 @@ def leave_one_family_out(
     families = sorted({r.family for r in rows if r.family != "none"})
     folds: dict[str, dict[str, Any]] = {}
     for family in families:
-        flags = _fold(rows, vectors, lambda r, f=family: r.family == f, flagged, c)
+        flags = _fold(rows, vectors, _from(family=family), flagged, c)
         harmful = np.array([i for i, r in enumerate(rows) if r.family == family and r.harmful])
         benign = np.array([i for i, r in enumerate(rows) if r.family == family and not r.harmful])
         folds[family] = {

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -75,35 +76,105 @@ def sweep(model: SteerModel, data_dir: Path, out: Path | None = None) -> dict:
 
     # one category moved, the others at default: its own rate and the largest change elsewhere
     steerable = [n for n in names if n in set(categories)]
-    per_category = {}
-    worst = 0.0
-    for name in steerable:
-        own = categories == name
-        points = []
-        for value in INDEPENDENCE_GRID:
-            decided = _decisions(model, probs, {**default, name: value})
-            others = {
-                other: _rate(decided, categories == other) - _rate(refused, categories == other)
-                for other in steerable
-                if other != name
-            }
-            shift = max((abs(v) for v in others.values()), default=0.0)
-            worst = max(worst, shift)
-            points.append(
-                {
-                    "threshold": value,
-                    "own_refusal_rate": _rate(decided, own),
-                    "max_other_change": round(shift, 4),
-                }
-            )
-        per_category[name] = points
-    result["per_category_curves"] = per_category
-    result["independence_max_other_change"] = round(worst, 4)
+
+    def paper_rule(thresholds: dict[str, float]) -> np.ndarray:
+        return _decisions(model, probs, thresholds)
+
+    moved = _independence(paper_rule, steerable, categories, default)
+    result["per_category_curves"] = moved["curves"]
+    result["independence_max_other_change"] = moved["worst"]
+    result["independence_pairs"] = _pairs_explained(moved["pairs"], probs, names, categories)
+    # the lever #39 names: one threshold per category on the total refusal mass, read at the
+    # most probable category, so a threshold moves only the prompts that category wins
+    mass = _independence(lambda t: _mass_rule(probs, names, t), steerable, categories, default)
+    mass_refused = _mass_rule(probs, names, default)
+    result["independence_by_rule"] = {
+        "paper": {"max_other_change": moved["worst"], **f1(refused, should)},
+        "refusal_mass_at_top_category": {
+            "max_other_change": mass["worst"],
+            **f1(mass_refused, should),
+            "pairs": _pairs_explained(mass["pairs"], probs, names, categories),
+        },
+    }
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "sweep.json").write_text(json.dumps(result, indent=2) + "\n")
         _plot(result, out)
     return result
+
+
+def _mass_rule(probs: np.ndarray, names: list[str], thresholds: dict[str, float]) -> np.ndarray:
+    """Refused where the refusal tokens' total probability clears the threshold of the most
+    probable refusal token's category."""
+    refusal = probs[:, 1 : 1 + len(names)]
+    limits = np.array([thresholds[n] for n in names])
+    return refusal.sum(axis=1) >= limits[refusal.argmax(axis=1)]
+
+
+def _independence(
+    decide: Callable[[dict[str, float]], np.ndarray],
+    steerable: list[str],
+    categories: np.ndarray,
+    default: dict[str, float],
+) -> dict:
+    """Each category's threshold moved across INDEPENDENCE_GRID, the others at default: its own
+    refusal rate, and for every other category the largest change of its rate."""
+    refused = decide(default)
+    curves: dict[str, list[dict]] = {}
+    pairs: dict[tuple[str, str], float] = {}
+    for name in steerable:
+        points = []
+        for value in INDEPENDENCE_GRID:
+            decided = decide({**default, name: value})
+            changes = {
+                other: abs(
+                    _rate(decided, categories == other) - _rate(refused, categories == other)
+                )
+                for other in steerable
+                if other != name
+            }
+            for other, change in changes.items():
+                pairs[name, other] = max(pairs.get((name, other), 0.0), change)
+            points.append(
+                {
+                    "threshold": value,
+                    "own_refusal_rate": _rate(decided, categories == name),
+                    "max_other_change": round(max(changes.values(), default=0.0), 4),
+                }
+            )
+        curves[name] = points
+    worst = max(pairs.values(), default=0.0)
+    return {"curves": curves, "pairs": pairs, "worst": round(worst, 4)}
+
+
+PAIRS_SHOWN = 8
+
+
+def _pairs_explained(
+    pairs: dict[tuple[str, str], float],
+    probs: np.ndarray,
+    names: list[str],
+    categories: np.ndarray,
+) -> list[dict]:
+    """The pairs that move together most, with what the moved category's token holds on the
+    other category's prompts: its mean probability, and how often it is the most probable
+    refusal token there."""
+    shown = []
+    top = probs[:, 1 : 1 + len(names)].argmax(axis=1)
+    for (moved, other), change in sorted(pairs.items(), key=lambda kv: -kv[1])[:PAIRS_SHOWN]:
+        chosen = categories == other
+        k = names.index(moved)
+        shown.append(
+            {
+                "moved": moved,
+                "other": other,
+                "max_change": round(change, 4),
+                "other_prompts": int(chosen.sum()),
+                "moved_token_mean_probability": round(float(probs[chosen, 1 + k].mean()), 4),
+                "moved_token_most_probable": round(float((top[chosen] == k).mean()), 4),
+            }
+        )
+    return shown
 
 
 def _rate(decided: np.ndarray, chosen: np.ndarray) -> float:
