@@ -45,6 +45,9 @@ class LosoRow:
     source: str
     split: str  # train / val / test: only the everyday prompts' split is read
     family: str = "none"  # the synthetic rows' jailbreak family
+    # a payload an experiment wrapped in a family: trained on, left out with its source and
+    # its family, never judged (the folds stay comparable with and without such rows)
+    wrapped: bool = False
 
 
 def loso_rows(
@@ -234,9 +237,12 @@ def leave_one_source_out(
     rest and its threshold flagging `flagged` of the everyday validation split."""
     test = np.array([i for i, r in enumerate(rows) if r.source == EVERYDAY and r.split == "test"])
     folds: dict[str, dict[str, Any]] = {}
-    for source in sources or sorted({r.source for r in rows if r.harmful}):
+    for source in sources or sorted({r.source for r in rows if r.harmful and not r.wrapped}):
         flags = _fold(rows, vectors, _from(source=source), flagged, c)
-        held = np.array([i for i, r in enumerate(rows) if r.source == source and r.harmful])
+        held = np.array(
+            [i for i, r in enumerate(rows) if r.source == source and r.harmful and not r.wrapped],
+            dtype=int,
+        )
         folds[source] = {
             "rows": len(held),
             "recall": _rate(flags(held)),
@@ -259,12 +265,13 @@ def leave_one_family_out(
     wrapped in them): with every row of the family left out, recall on its harmful rows and
     the share of its benign rows flagged. Frozen features read the raw text: the shipped first
     stage's decoded views (base64, rot13, …) are not in them."""
-    families = sorted({r.family for r in rows if r.family != "none"})
+    families = sorted({r.family for r in rows if r.family != "none" and not r.wrapped})
     folds: dict[str, dict[str, Any]] = {}
     for family in families:
         flags = _fold(rows, vectors, _from(family=family), flagged, c)
-        harmful = np.array([i for i, r in enumerate(rows) if r.family == family and r.harmful])
-        benign = np.array([i for i, r in enumerate(rows) if r.family == family and not r.harmful])
+        judged = [(i, r) for i, r in enumerate(rows) if r.family == family and not r.wrapped]
+        harmful = np.array([i for i, r in judged if r.harmful], dtype=int)
+        benign = np.array([i for i, r in judged if not r.harmful], dtype=int)
         folds[family] = {
             "harmful": len(harmful),
             "recall": _rate(flags(harmful)),
