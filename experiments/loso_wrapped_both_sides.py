@@ -43,7 +43,7 @@ for family, transforms in sorted(by_family().items()):
         for payload in rng.sample(payloads, n):
             text = rng.choice(usable).apply(payload, context)
             if text and text != payload:
-                wrapped.append(LosoRow(text, harmful, source, "train", family, wrapped=True))
+                wrapped.append(LosoRow(text, harmful, source, "train", family, added=True))
 print(f"{len(wrapped)} wrapped rows", flush=True)
 for encoder in ("tuned", "minilm"):
     base = features(encoder, [r.text for r in rows], progress=False)

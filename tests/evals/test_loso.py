@@ -111,7 +111,7 @@ def test_a_left_out_family_is_scored_on_both_its_harmful_and_benign_payloads():
 
 def test_wrapped_rows_train_but_are_never_judged():
     rows, vectors = _toy()
-    wrapped = [LosoRow(f"w{i}", True, "apart", "train", "wrap", wrapped=True) for i in range(50)]
+    wrapped = [LosoRow(f"w{i}", True, "apart", "train", "wrap", added=True) for i in range(50)]
     far = np.tile([0, 0, 3.0, 0], (50, 1))  # the "apart" kind of harm, now taught by wrapped rows
     result = leave_one_source_out(rows + wrapped, np.vstack([vectors, far]))
     assert result["folds"]["apart"]["rows"] == 150  # judged: the unwrapped rows only

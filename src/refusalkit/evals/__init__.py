@@ -21,7 +21,10 @@ if TYPE_CHECKING:
     from refusalkit.evals.classifiers import bench_classifiers as bench_classifiers
     from refusalkit.evals.load import bench_serve as bench_serve
     from refusalkit.evals.loso import NEVER_TUNED_ON as NEVER_TUNED_ON
+    from refusalkit.evals.loso import FoldHead as FoldHead
     from refusalkit.evals.loso import LosoRow as LosoRow
+    from refusalkit.evals.loso import fold_head as fold_head
+    from refusalkit.evals.loso import left_out_by as left_out_by
     from refusalkit.evals.loso import bench_loso as bench_loso
     from refusalkit.evals.loso import features as features
     from refusalkit.evals.loso import leave_one_family_out as leave_one_family_out
@@ -40,7 +43,10 @@ _FACE = {
     "bench_classifiers": "refusalkit.evals.classifiers",
     "bench_serve": "refusalkit.evals.load",
     "NEVER_TUNED_ON": "refusalkit.evals.loso",
+    "FoldHead": "refusalkit.evals.loso",
     "LosoRow": "refusalkit.evals.loso",
+    "fold_head": "refusalkit.evals.loso",
+    "left_out_by": "refusalkit.evals.loso",
     "leave_one_family_out": "refusalkit.evals.loso",
     "bench_loso": "refusalkit.evals.loso",
     "features": "refusalkit.evals.loso",

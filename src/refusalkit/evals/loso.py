@@ -45,9 +45,9 @@ class LosoRow:
     source: str
     split: str  # train / val / test: only the everyday prompts' split is read
     family: str = "none"  # the synthetic rows' jailbreak family
-    # a payload an experiment wrapped in a family: trained on, left out with its source and
-    # its family, never judged (the folds stay comparable with and without such rows)
-    wrapped: bool = False
+    # a row an experiment added (a wrapped payload, a distilled translation): trained on, left
+    # out with its source and its family, never judged, so folds compare with and without it
+    added: bool = False
 
 
 def loso_rows(
@@ -194,15 +194,29 @@ def _threshold_at(scores: np.ndarray, flagged: float) -> float:
     return float(np.nextafter(ordered[allowed], np.inf)) if allowed < len(ordered) else 0.0
 
 
-def _fold(
+@dataclass(frozen=True)
+class FoldHead:
+    """A fold's linear head and its threshold."""
+
+    head: Any  # sklearn LogisticRegression
+    threshold: float
+
+    def scores(self, vectors: np.ndarray) -> np.ndarray:
+        return self.head.predict_proba(vectors)[:, 1]
+
+    def flags(self, vectors: np.ndarray) -> np.ndarray:
+        return self.scores(vectors) >= self.threshold
+
+
+def fold_head(
     rows: list[LosoRow],
     vectors: np.ndarray,
     left_out: Callable[[LosoRow], bool],
-    flagged: float,
-    c: float,
-) -> Callable[[np.ndarray], np.ndarray]:
+    flagged: float = EVERYDAY_FLAGGED,
+    c: float = 1.0,
+) -> FoldHead:
     """A head trained on every row but the everyday prompts' val/test splits and the rows
-    `left_out`, thresholded at `flagged` of the everyday validation split: index → flagged."""
+    `left_out`, thresholded to flag `flagged` of the everyday validation split."""
     from sklearn.linear_model import LogisticRegression
 
     val = [i for i, r in enumerate(rows) if r.source == EVERYDAY and r.split == "val"]
@@ -214,11 +228,11 @@ def _fold(
     labels = np.array([r.harmful for r in rows])
     head = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
     head.fit(vectors[train], labels[train])
-    threshold = _threshold_at(head.predict_proba(vectors[val])[:, 1], flagged)
-    return lambda index: head.predict_proba(vectors[index])[:, 1] >= threshold
+    return FoldHead(head, _threshold_at(head.predict_proba(vectors[val])[:, 1], flagged))
 
 
-def _from(source: str | None = None, family: str | None = None) -> Callable[[LosoRow], bool]:
+def left_out_by(source: str | None = None, family: str | None = None) -> Callable[[LosoRow], bool]:
+    """The rows of a source, or of a family, as `fold_head`'s `left_out`."""
     return lambda row: row.source == source or row.family == family
 
 
@@ -237,16 +251,16 @@ def leave_one_source_out(
     rest and its threshold flagging `flagged` of the everyday validation split."""
     test = np.array([i for i, r in enumerate(rows) if r.source == EVERYDAY and r.split == "test"])
     folds: dict[str, dict[str, Any]] = {}
-    for source in sources or sorted({r.source for r in rows if r.harmful and not r.wrapped}):
-        flags = _fold(rows, vectors, _from(source=source), flagged, c)
+    for source in sources or sorted({r.source for r in rows if r.harmful and not r.added}):
+        head = fold_head(rows, vectors, left_out_by(source=source), flagged, c)
         held = np.array(
-            [i for i, r in enumerate(rows) if r.source == source and r.harmful and not r.wrapped],
+            [i for i, r in enumerate(rows) if r.source == source and r.harmful and not r.added],
             dtype=int,
         )
         folds[source] = {
             "rows": len(held),
-            "recall": _rate(flags(held)),
-            "everyday_test_flagged": _rate(flags(test)),
+            "recall": _rate(head.flags(vectors[held])),
+            "everyday_test_flagged": _rate(head.flags(vectors[test])),
         }
     recalls = [f["recall"] for f in folds.values()]
     return {
@@ -265,18 +279,18 @@ def leave_one_family_out(
     wrapped in them): with every row of the family left out, recall on its harmful rows and
     the share of its benign rows flagged. Frozen features read the raw text: the shipped first
     stage's decoded views (base64, rot13, …) are not in them."""
-    families = sorted({r.family for r in rows if r.family != "none" and not r.wrapped})
+    families = sorted({r.family for r in rows if r.family != "none" and not r.added})
     folds: dict[str, dict[str, Any]] = {}
     for family in families:
-        flags = _fold(rows, vectors, _from(family=family), flagged, c)
-        judged = [(i, r) for i, r in enumerate(rows) if r.family == family and not r.wrapped]
+        head = fold_head(rows, vectors, left_out_by(family=family), flagged, c)
+        judged = [(i, r) for i, r in enumerate(rows) if r.family == family and not r.added]
         harmful = np.array([i for i, r in judged if r.harmful], dtype=int)
         benign = np.array([i for i, r in judged if not r.harmful], dtype=int)
         folds[family] = {
             "harmful": len(harmful),
-            "recall": _rate(flags(harmful)),
+            "recall": _rate(head.flags(vectors[harmful])),
             "benign": len(benign),
-            "benign_flagged": _rate(flags(benign)),
+            "benign_flagged": _rate(head.flags(vectors[benign])),
         }
     recalls = [f["recall"] for f in folds.values()]
     return {
