@@ -10,7 +10,7 @@ import random
 import numpy as np
 
 from refusalkit.datasets import input_rows, selfaware_rows
-from refusalkit.steer import SteerModel
+from refusalkit.steer import SteerModel, f1, mass_rule
 
 model = SteerModel()
 rng = random.Random(0)
@@ -33,30 +33,22 @@ for row in selfaware_rows():
         should.append(row["category"] is not None)
 probs = model.probabilities(prompts)
 names = model.threshold_names
-limits = np.array([model.thresholds()[n] for n in names])
 refusal = probs[:, 1 : 1 + len(names)]
 
 
 def decided(rule: str, threshold: float | None = None) -> np.ndarray:
-    cut = limits if threshold is None else np.full(len(names), threshold)
+    thresholds = model.thresholds() if threshold is None else dict.fromkeys(names, threshold)
     if rule == "paper":
-        passing = refusal >= cut
-        return np.asarray(passing.any(axis=1))
-    return np.asarray(refusal.sum(axis=1) >= cut[refusal.argmax(axis=1)])
+        cut = np.array([thresholds[n] for n in names])
+        return np.asarray((refusal >= cut).any(axis=1))
+    return mass_rule(probs, names, thresholds)
 
 
 def scores(refused: np.ndarray) -> dict:
     out = {}
     for pool, index in pools.items():
         r, t = refused[index], truth[index]
-        tp = float((r & t).sum())
-        p, rec = tp / max(r.sum(), 1), tp / max(t.sum(), 1)
-        out[pool] = {
-            "f1": round(2 * p * rec / max(p + rec, 1e-9), 4),
-            "precision": round(p, 4),
-            "recall": round(rec, 4),
-            "should_answer_refused": round(float(r[~t].mean()), 4),
-        }
+        out[pool] = {**f1(r, t), "should_answer_refused": round(float(r[~t].mean()), 4)}
     return out
 
 

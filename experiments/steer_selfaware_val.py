@@ -11,7 +11,7 @@ import sys
 import numpy as np
 
 from refusalkit.datasets import input_rows, selfaware_rows
-from refusalkit.steer import SteerModel
+from refusalkit.steer import SteerModel, f1
 
 public: dict[str, list[str]] = {}
 for row in input_rows():
@@ -27,15 +27,13 @@ for name in sys.argv[1:]:
     for source, prompts in sorted(public.items()):
         picked = rng.sample(sorted(prompts), min(240, len(prompts)))
         out[source] = round(float(np.mean([d.refused for d in model.decide(picked)])), 4)
-    hit = sum(d.refused for d in model.decide(unanswerable))
-    false_hit = sum(d.refused for d in model.decide(answerable))
-    precision = hit / max(hit + false_hit, 1)
-    recall = hit / len(unanswerable)
+    refused = np.array([d.refused for d in model.decide(unanswerable + answerable)])
+    should = np.arange(len(refused)) < len(unanswerable)
     out["selfaware_val"] = {
         "unanswerable": len(unanswerable),
         "answerable": len(answerable),
-        "unanswerable_refused": round(recall, 4),
-        "answerable_refused": round(false_hit / len(answerable), 4),
-        "f1": round(2 * precision * recall / max(precision + recall, 1e-9), 4),
+        "unanswerable_refused": round(float(refused[should].mean()), 4),
+        "answerable_refused": round(float(refused[~should].mean()), 4),
+        "f1": f1(refused, should)["f1"],
     }
     print(name, json.dumps(out), flush=True)

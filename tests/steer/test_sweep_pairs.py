@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from refusalkit.steer.sweep import _independence, _mass_rule, _pairs_explained
+from refusalkit.steer.sweep import _independence, _pairs_explained, mass_rule
 
 NAMES = ["a", "b", "c"]
 # columns: respond, a, b, c. Category b's prompts give a's token some mass; c's prompts do not.
@@ -38,7 +38,7 @@ def test_pairs_name_the_category_whose_prompts_move_and_why():
 
 def test_the_mass_rule_reads_the_total_at_the_top_category_threshold():
     # row 2: total refusal mass 0.4, most probable token a; row 4: mass 0.1
-    refused = _mass_rule(PROBS, NAMES, {"a": 0.35, "b": 0.9, "c": 0.9})
+    refused = mass_rule(PROBS, NAMES, {"a": 0.35, "b": 0.9, "c": 0.9})
     assert refused.tolist() == [True, True, True, False, False, False]
-    assert _mass_rule(PROBS, NAMES, dict.fromkeys(NAMES, 0.39))[2]
-    assert not _mass_rule(PROBS, NAMES, {"a": 0.41, "b": 0.0, "c": 0.0})[2]
+    assert mass_rule(PROBS, NAMES, dict.fromkeys(NAMES, 0.39))[2]
+    assert not mass_rule(PROBS, NAMES, {"a": 0.41, "b": 0.0, "c": 0.0})[2]

@@ -88,9 +88,9 @@ def loso_rows(
     for row in rows:
         unique.setdefault(row.text, row)
     rows = list(unique.values())
-    everyday_train = [r for r in rows if r.source == EVERYDAY and r.split == "train"]
     if everyday_cap is None:
         return rows
+    everyday_train = [r for r in rows if r.source == EVERYDAY and r.split == "train"]
     kept = set(random.Random(SEED).sample(everyday_train, min(everyday_cap, len(everyday_train))))
     return [r for r in rows if r in kept or not (r.source == EVERYDAY and r.split == "train")]
 
@@ -149,6 +149,10 @@ def cache_name(name: str, classifiers_dir: Path | None = None) -> str:
     return f"tuned-{adapter_digest(_adapter(classifiers_dir))}"
 
 
+EMBED_BATCH = 256
+SAVE_EVERY = 20  # batches: rewriting the whole store after each one grows as its square
+
+
 def _key(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
@@ -161,7 +165,7 @@ def features(
     progress: bool = True,
 ) -> np.ndarray:
     """Each text's vector, embedded once per encoder and kept in `cache` (resumes: the
-    vectors are saved with every batch)."""
+    vectors are saved every SAVE_EVERY batches and at the end)."""
     cache = cache or load_settings().cache_dir / "loso"
     cache.mkdir(parents=True, exist_ok=True)
     store = cache / f"{cache_name(name, classifiers_dir)}.npz"
@@ -169,22 +173,24 @@ def features(
     if store.is_file():
         with np.load(store) as saved:
             known = dict(zip(saved["keys"].tolist(), saved["vectors"], strict=True))
-    missing = sorted({_key(t): t for t in texts if _key(t) not in known}.items())
+    keys = [_key(t) for t in texts]
+    missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in known}.items())
+
+    def save() -> None:
+        np.savez(store, keys=np.array(list(known)), vectors=np.stack(list(known.values())))
+
     if missing:
         embed = encoder(name, classifiers_dir)
-        batch = 256
-        for start in tqdm(
-            range(0, len(missing), batch),
-            desc=f"embed ({name})",
-            unit="batch",
-            disable=not progress,
-        ):
-            chunk = missing[start : start + batch]
+        starts = range(0, len(missing), EMBED_BATCH)
+        bar = tqdm(starts, desc=f"embed ({name})", unit="batch", disable=not progress)
+        for done, start in enumerate(bar, 1):
+            chunk = missing[start : start + EMBED_BATCH]
             for (key, _), vector in zip(chunk, embed([t for _, t in chunk]), strict=True):
                 known[key] = np.asarray(vector, dtype=np.float32)
-            keys = list(known)
-            np.savez(store, keys=np.array(keys), vectors=np.stack([known[k] for k in keys]))
-    return np.stack([known[_key(t)] for t in texts])
+            if done % SAVE_EVERY == 0:
+                save()
+        save()
+    return np.stack([known[k] for k in keys])
 
 
 def _threshold_at(scores: np.ndarray, flagged: float) -> float:

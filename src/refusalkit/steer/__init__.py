@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from refusalkit.steer.decode import SteerModel as SteerModel
     from refusalkit.steer.decode import parse_thresholds as parse_thresholds
     from refusalkit.steer.io import decide_file as decide_file
+    from refusalkit.steer.sweep import f1 as f1
+    from refusalkit.steer.sweep import mass_rule as mass_rule
     from refusalkit.steer.train import SteerTrainOptions as SteerTrainOptions
     from refusalkit.steer.train import train_steer as train_steer
 
@@ -38,6 +40,8 @@ _FACE = {
     "SteerModel": "refusalkit.steer.decode",
     "parse_thresholds": "refusalkit.steer.decode",
     "decide_file": "refusalkit.steer.io",
+    "f1": "refusalkit.steer.sweep",
+    "mass_rule": "refusalkit.steer.sweep",
     "SteerTrainOptions": "refusalkit.steer.train",
     "train_steer": "refusalkit.steer.train",
 }

@@ -86,8 +86,8 @@ def sweep(model: SteerModel, data_dir: Path, out: Path | None = None) -> dict:
     result["independence_pairs"] = _pairs_explained(moved["pairs"], probs, names, categories)
     # the lever #39 names: one threshold per category on the total refusal mass, read at the
     # most probable category, so a threshold moves only the prompts that category wins
-    mass = _independence(lambda t: _mass_rule(probs, names, t), steerable, categories, default)
-    mass_refused = _mass_rule(probs, names, default)
+    mass = _independence(lambda t: mass_rule(probs, names, t), steerable, categories, default)
+    mass_refused = mass_rule(probs, names, default)
     result["independence_by_rule"] = {
         "paper": {"max_other_change": moved["worst"], **f1(refused, should)},
         "refusal_mass_at_top_category": {
@@ -103,7 +103,7 @@ def sweep(model: SteerModel, data_dir: Path, out: Path | None = None) -> dict:
     return result
 
 
-def _mass_rule(probs: np.ndarray, names: list[str], thresholds: dict[str, float]) -> np.ndarray:
+def mass_rule(probs: np.ndarray, names: list[str], thresholds: dict[str, float]) -> np.ndarray:
     """Refused where the refusal tokens' total probability clears the threshold of the most
     probable refusal token's category."""
     refusal = probs[:, 1 : 1 + len(names)]
