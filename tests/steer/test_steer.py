@@ -434,3 +434,44 @@ def test_the_bench_reads_selfaware_beside_the_data_folder(model, tmp_path):
     assert result["answerable_refused"] == 0.0  # the capital of France is answered
     assert result["unanswerable_refused"] == sum(result["unanswerable_refused_as"].values()) / 2
     assert set(result["unanswerable_refused_as"]) <= set(STEER_CATEGORIES)
+
+
+def test_loss_reads_the_output_layer_only_where_it_is_needed():
+    """Keeping logits only from the first decision position gives the loss of the full ones."""
+    import torch
+    import torch.nn.functional as F
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from refusalkit.steer.train import _loss, decision_cross_entropy
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=40,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+    )
+    model = LlamaForCausalLM(config).eval()
+    ids = torch.randint(5, 40, (3, 12))
+    mask = torch.ones_like(ids)
+    mask[2, 9:] = 0  # a shorter row, right-padded
+    decision_at = torch.tensor([6, 4, 8])
+    choices = torch.tensor([5, 6, 7])
+    ids[torch.arange(3), decision_at] = torch.tensor([5, 7, 6])
+
+    logits = model(input_ids=ids, attention_mask=mask).logits
+    rows = torch.arange(3)
+    decision = decision_cross_entropy(
+        logits[rows, decision_at - 1], ids[rows, decision_at], choices, 0.02
+    )
+    targets = ids[:, 1:].clone()
+    keep = mask[:, 1:].clone()
+    keep[torch.arange(11)[None, :] < decision_at[:, None]] = 0
+    targets[keep == 0] = -100
+    answer = F.cross_entropy(logits[:, :-1].reshape(-1, 40), targets.reshape(-1), ignore_index=-100)
+
+    loss, decision_loss = _loss(model, ids, mask, decision_at, choices, 0.02)
+    assert torch.isclose(decision_loss, decision, atol=1e-5)
+    assert torch.isclose(loss, decision + 0.5 * answer, atol=1e-5)

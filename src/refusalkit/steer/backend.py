@@ -41,7 +41,7 @@ class SteerBackend(Backend):
 
     @property
     def model_name(self) -> str:
-        return "smollm2-135m-refusal-tokens"
+        return f"{self.model.base.key}-refusal-tokens"
 
     def count_tokens(self, text: str) -> int:
         return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
@@ -83,7 +83,7 @@ class SteerBackend(Backend):
                     "max_new_tokens": params.max_tokens,
                     "do_sample": params.temperature > 0,
                     "repetition_penalty": params.repeat_penalty or 1.1,
-                    "eos_token_id": model.tokenizer.convert_tokens_to_ids("<|im_end|>"),
+                    "eos_token_id": model.turn_end,
                     "pad_token_id": model.tokenizer.pad_token_id or 0,
                 }
                 if params.temperature > 0:

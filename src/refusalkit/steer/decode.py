@@ -22,7 +22,7 @@ from refusalkit.errors import InvalidInputError, ModelNotFoundError
 from refusalkit.steer.data import RESPOND
 from refusalkit.steer.layout import ADAPTER_DIR, TOKENIZER_DIR, chat_prefix
 from refusalkit.steer.tokens import REFUSE_TOKEN, RESPOND_TOKEN, category_token, choice_tokens
-from refusalkit.weights import embedded_hf_path
+from refusalkit.weights import DEFAULT_BASE, embedded_hf_path, generator_base
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "artifacts"
 MAX_PROMPT_TOKENS = 512
@@ -81,7 +81,8 @@ def _common_prefix(sequences: list[list[int]]) -> int:
 
 
 class SteerModel:
-    """SmolLM2 + the refusal-token adapter, merged, on the CPU (or `device`)."""
+    """A base model (meta.json's `base`) + the refusal-token adapter, merged, on the CPU (or
+    `device`)."""
 
     def __init__(
         self, directory: Path | str | None = None, threads: int | None = None, device: str = "cpu"
@@ -101,9 +102,12 @@ class SteerModel:
         if threads:
             torch.set_num_threads(threads)
         self.device = device
+        self.base = generator_base(self.meta.get("base", DEFAULT_BASE))
         self.tokenizer: Any = AutoTokenizer.from_pretrained(self.directory / TOKENIZER_DIR)
+        # the token that ends an answer
+        self.turn_end: int = self.tokenizer.convert_tokens_to_ids(self.base.turn_end)
         base = AutoModelForCausalLM.from_pretrained(
-            embedded_hf_path(load_settings().cache_dir), dtype=torch.float32
+            embedded_hf_path(load_settings().cache_dir, self.base.key), dtype=torch.float32
         )
         base.resize_token_embeddings(len(self.tokenizer), mean_resizing=False)
         model = PeftModel.from_pretrained(base, self.directory / ADAPTER_DIR)
@@ -242,7 +246,7 @@ class SteerModel:
                 max_new_tokens=max_tokens,
                 do_sample=False,
                 repetition_penalty=1.1,
-                eos_token_id=self.tokenizer.convert_tokens_to_ids("<|im_end|>"),
+                eos_token_id=self.turn_end,
                 pad_token_id=self.tokenizer.pad_token_id or 0,
             )
         text = self.tokenizer.decode(output[0, len(ids) :], skip_special_tokens=True)
@@ -272,7 +276,7 @@ class SteerModel:
         texts = [""] * len(prompts)
         order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
         pad = self.tokenizer.pad_token_id or 0
-        end = self.tokenizer.convert_tokens_to_ids("<|im_end|>")
+        end = self.turn_end
         bar = tqdm(total=len(prompts), desc="generating", unit="prompt", disable=not progress)
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):

@@ -1,4 +1,5 @@
-"""`refusalkit steer train`: LoRA plus the new token embeddings on SmolLM2-135M-Instruct, on CPU.
+"""`refusalkit steer train`: LoRA plus the new token embeddings on an embedded base model
+(SmolLM2-135M-Instruct by default, or Gemma 3 270M), on CPU.
 
 Each example is the chat prompt, then one decision token ([respond] or a category's refusal
 token), then the first tokens of its answer. The loss is the decision token's cross-entropy plus
@@ -30,7 +31,13 @@ from refusalkit.steer.tokens import (
     choice_tokens,
     decision_tokens,
 )
-from refusalkit.weights import HF_CACHE_NAME, embedded_hf_path, normalise_adapter_config
+from refusalkit.weights import (
+    DEFAULT_BASE,
+    base_licence_files,
+    embedded_hf_path,
+    generator_base,
+    normalise_adapter_config,
+)
 
 # attention and MLP: on a GPU, rank 64 here beat attention-only LoRA at every epoch count tried
 LORA_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -63,6 +70,7 @@ class SteerTrainOptions:
     # (docs/steer.md); weights and optimizer stay float32, the numbers differ from a float32 run
     bf16: bool = False
     progress: bool = True
+    base: str = DEFAULT_BASE  # a key of weights.GENERATOR_BASES
 
 
 def target_token(example: SteerExample, single_token: bool) -> str:
@@ -81,7 +89,7 @@ def _encode(tokenizer, example: SteerExample, options: SteerTrainOptions) -> tup
         return [*prefix, decision], len(prefix)
     answer = tokenizer(example.answer, add_special_tokens=False)["input_ids"]
     answer = answer[: options.max_answer_tokens]
-    end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    end = tokenizer.convert_tokens_to_ids(generator_base(options.base).turn_end)
     return [*prefix, decision, *answer, end], len(prefix)
 
 
@@ -125,16 +133,19 @@ def _loss(model, ids, mask, decision_at, choice_ids=None, smoothing: float = 0.0
     import torch
     import torch.nn.functional as F
 
-    logits = model(input_ids=ids, attention_mask=mask).logits
+    # The output layer runs only from the first position a loss reads: over whole prompts,
+    # Gemma's 262k-row output layer would cost more than the rest of the model.
+    first = int(decision_at.min()) - 1
+    logits = model(input_ids=ids, attention_mask=mask, logits_to_keep=ids.shape[1] - first).logits
     rows = torch.arange(ids.shape[0], device=ids.device)
-    # the logits one position before a token predict it
+    # logits[:, j] is position first + j; the logits one position before a token predict it
     decision_loss = decision_cross_entropy(
-        logits[rows, decision_at - 1], ids[rows, decision_at], choice_ids, smoothing
+        logits[rows, decision_at - 1 - first], ids[rows, decision_at], choice_ids, smoothing
     )
     predicted = logits[:, :-1]
-    targets = ids[:, 1:].clone()
-    answer_mask = mask[:, 1:].clone()
-    positions = torch.arange(targets.shape[1], device=ids.device)[None, :]
+    targets = ids[:, first + 1 :].clone()
+    answer_mask = mask[:, first + 1 :].clone()
+    positions = first + torch.arange(targets.shape[1], device=ids.device)[None, :]
     answer_mask[positions < decision_at[:, None]] = 0  # the answer: after the decision token
     targets[answer_mask == 0] = -100
     if not bool(answer_mask.any()):  # a batch of decision-only rows
@@ -204,7 +215,8 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
     if options.threads:
         torch.set_num_threads(options.threads)
     rng = random.Random(options.seed)
-    base = embedded_hf_path(load_settings().cache_dir)
+    chosen = generator_base(options.base)
+    base = embedded_hf_path(load_settings().cache_dir, chosen.key)
     # transformers and peft objects are typed loosely: their stubs disagree with how they are used
     tokenizer: Any = AutoTokenizer.from_pretrained(base)
     new_tokens = decision_tokens(STEER_CATEGORIES)
@@ -270,13 +282,16 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
     # the token rows travel as trainable_tokens_delta; the full embedding is the base model's
     model.save_pretrained(out / ADAPTER_DIR, save_embedding_layers=False)
     (out / ADAPTER_DIR / "README.md").unlink(missing_ok=True)  # peft's generated card
-    normalise_adapter_config(out / ADAPTER_DIR, HF_CACHE_NAME)
+    normalise_adapter_config(out / ADAPTER_DIR, chosen.hf_cache_name)
     tokenizer.save_pretrained(out / TOKENIZER_DIR)
+    for name, content in base_licence_files(chosen).items():
+        (out / name).write_bytes(content)
     digest = hashlib.sha256(
         json.dumps([e.as_dict() for e in examples], sort_keys=True).encode()
     ).hexdigest()[:16]
     meta = {
-        "base_model": "SmolLM2-135M-Instruct (embedded)",
+        "base": chosen.key,
+        "base_model": chosen.name,
         "categories": list(STEER_CATEGORIES),
         "mode": "single" if options.single_token else "categories",
         "tokens": new_tokens,
