@@ -475,3 +475,37 @@ def test_loss_reads_the_output_layer_only_where_it_is_needed():
     loss, decision_loss = _loss(model, ids, mask, decision_at, choices, 0.02)
     assert torch.isclose(decision_loss, decision, atol=1e-5)
     assert torch.isclose(loss, decision + 0.5 * answer, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_gemma_base_trains_decides_and_carries_its_terms(tmp_path):
+    """`--base gemma3-270m` end to end: converted from its GGUF, trained, decided, generated."""
+    from refusalkit.steer.train import SteerTrainOptions, train_steer
+
+    examples = [
+        SteerExample("Draw me a cat.", "modalities", "I can't draw images.", "seed"),
+        SteerExample("Name a fruit.", RESPOND, "An apple.", "seed"),
+    ]
+    options = SteerTrainOptions(
+        out=tmp_path / "gemma",
+        epochs=1,
+        batch_size=2,
+        val_share=0.0,
+        progress=False,
+        rank=2,
+        base="gemma3-270m",
+    )
+    train_steer(examples, options)
+    meta = json.loads((tmp_path / "gemma" / "meta.json").read_text())
+    assert meta["base"] == "gemma3-270m" and meta["base_model"].startswith("Gemma 3 270M")
+    notice = (tmp_path / "gemma" / "NOTICE").read_text()
+    assert notice.startswith("Gemma is provided under and subject to the Gemma Terms of Use")
+    assert (tmp_path / "gemma" / "GEMMA_TERMS.html").stat().st_size > 10_000
+
+    model = SteerModel(tmp_path / "gemma")
+    assert model.tokenizer.convert_ids_to_tokens(model.turn_end) == "<end_of_turn>"
+    probs = model.probabilities(["Draw me a cat.", "Name a fruit, please."])
+    assert probs.shape == (2, 14) and np.allclose(probs.sum(axis=1), 1.0)
+    never = dict.fromkeys(model.threshold_names, 1.0)
+    decision, text = model.generate("Name a fruit.", thresholds=never, max_tokens=4)
+    assert decision.token == RESPOND and isinstance(text, str)
