@@ -26,6 +26,7 @@ from refusalkit.backends import GenerationParams, load_backend, user_message
 from refusalkit.datasets.eval_sets import coconot_by_category, selfaware
 from refusalkit.datasets.public import input_rows, prompt_group, split_of
 from refusalkit.steer.decode import SteerModel
+from refusalkit.steer.layout import ADAPTER_DIR
 from refusalkit.steer.sweep import f1, sweep
 
 
@@ -54,9 +55,20 @@ def bench_steer(
     model.decide(prompts)
     result["decide_prompts_per_s"] = round(len(prompts) / (time.perf_counter() - started), 1)
 
+    adapter = model.directory / ADAPTER_DIR
+    result["model"] = {
+        "base": model.base.key,
+        "adapter_mb": round(sum(f.stat().st_size for f in adapter.iterdir()) / 1e6, 1),
+        "train_seconds": model.meta.get("train_seconds"),
+    }
+
     judge = RefusalClassifier()
     safe = _xstest_safe(data_dir)
+    started = time.perf_counter()
     generated = model.generate_batch(safe, max_tokens=max_tokens, progress=progress)
+    tokens = sum(model.count_tokens(text) for _, text in generated)
+    # batches of 16, greedy, `max_tokens` at most; the decisions' prefill included
+    result["generate_tokens_per_s"] = round(tokens / (time.perf_counter() - started), 1)
     responded = [(p, text) for p, (d, text) in zip(safe, generated, strict=True) if not d.refused]
     judged = judge.classify([p for p, _ in responded], [t for _, t in responded])
     result["xstest_safe"] = {

@@ -44,7 +44,7 @@ class SteerBackend(Backend):
         return f"{self.model.base.key}-refusal-tokens"
 
     def count_tokens(self, text: str) -> int:
-        return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return self.model.count_tokens(text)
 
     def with_refusal_thresholds(self, thresholds: Mapping[str, float]) -> SteerBackend:
         """The same model under other thresholds (validated: unknown names are errors)."""

@@ -121,6 +121,9 @@ class SteerModel:
         )
         self.default_threshold = float(self.meta.get("default_threshold", 0.5))
 
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
     @property
     def threshold_names(self) -> list[str]:
         return self.labels[1:]
