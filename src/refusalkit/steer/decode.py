@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -105,7 +105,7 @@ class SteerModel:
         self.base = generator_base(self.meta.get("base", DEFAULT_BASE))
         self.tokenizer: Any = AutoTokenizer.from_pretrained(self.directory / TOKENIZER_DIR)
         # the token that ends an answer
-        self.turn_end: int = self.tokenizer.convert_tokens_to_ids(self.base.turn_end)
+        self.turn_end = cast(int, self.tokenizer.convert_tokens_to_ids(self.base.turn_end))
         base = AutoModelForCausalLM.from_pretrained(
             embedded_hf_path(load_settings().cache_dir, self.base.key), dtype=torch.float32
         )
