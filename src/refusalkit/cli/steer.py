@@ -12,9 +12,9 @@ import typer
 
 from refusalkit.cli.common import JsonOption, console, eval_data_dir, print_result
 from refusalkit.errors import ConfigError
+from refusalkit.steer.bases import DEFAULT_BASE, GENERATOR_BASES, generator_base
 from refusalkit.steer.decode import SteerModel
 from refusalkit.steer.train import DECISION_SMOOTHING, LORA_MODULES
-from refusalkit.weights import DEFAULT_BASE, GENERATOR_BASES, generator_base
 
 bench = typer.Typer()
 

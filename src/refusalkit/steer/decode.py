@@ -19,10 +19,10 @@ import numpy as np
 from refusalkit.backends.base import Message, validate_messages
 from refusalkit.config import load_settings
 from refusalkit.errors import InvalidInputError, ModelNotFoundError
+from refusalkit.steer.bases import DEFAULT_BASE, base_hf_path, generator_base
 from refusalkit.steer.data import RESPOND
 from refusalkit.steer.layout import ADAPTER_DIR, TOKENIZER_DIR, chat_prefix
 from refusalkit.steer.tokens import REFUSE_TOKEN, RESPOND_TOKEN, category_token, choice_tokens
-from refusalkit.weights import DEFAULT_BASE, embedded_hf_path, generator_base
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "artifacts"
 MAX_PROMPT_TOKENS = 512
@@ -107,7 +107,7 @@ class SteerModel:
         # the token that ends an answer
         self.turn_end = cast(int, self.tokenizer.convert_tokens_to_ids(self.base.turn_end))
         base = AutoModelForCausalLM.from_pretrained(
-            embedded_hf_path(load_settings().cache_dir, self.base.key), dtype=torch.float32
+            base_hf_path(load_settings().cache_dir, self.base.key), dtype=torch.float32
         )
         base.resize_token_embeddings(len(self.tokenizer), mean_resizing=False)
         model = PeftModel.from_pretrained(base, self.directory / ADAPTER_DIR)

@@ -21,6 +21,12 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from refusalkit.config import load_settings
+from refusalkit.steer.bases import (
+    DEFAULT_BASE,
+    base_hf_path,
+    base_licence_files,
+    generator_base,
+)
 from refusalkit.steer.data import RESPOND, STEER_CATEGORIES, SteerExample
 from refusalkit.steer.decode import SteerModel
 from refusalkit.steer.layout import ADAPTER_DIR, TOKENIZER_DIR, chat_prefix
@@ -31,13 +37,7 @@ from refusalkit.steer.tokens import (
     choice_tokens,
     decision_tokens,
 )
-from refusalkit.weights import (
-    DEFAULT_BASE,
-    base_licence_files,
-    embedded_hf_path,
-    generator_base,
-    normalise_adapter_config,
-)
+from refusalkit.weights import normalise_adapter_config
 
 # attention and MLP: on a GPU, rank 64 here beat attention-only LoRA at every epoch count tried
 LORA_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -70,7 +70,7 @@ class SteerTrainOptions:
     # (docs/steer.md); weights and optimizer stay float32, the numbers differ from a float32 run
     bf16: bool = False
     progress: bool = True
-    base: str = DEFAULT_BASE  # a key of weights.GENERATOR_BASES
+    base: str = DEFAULT_BASE  # a key of steer.bases.GENERATOR_BASES
 
 
 def target_token(example: SteerExample, single_token: bool) -> str:
@@ -216,7 +216,7 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
         torch.set_num_threads(options.threads)
     rng = random.Random(options.seed)
     chosen = generator_base(options.base)
-    base = embedded_hf_path(load_settings().cache_dir, chosen.key)
+    base = base_hf_path(load_settings().cache_dir, chosen.key)
     # transformers and peft objects are typed loosely: their stubs disagree with how they are used
     tokenizer: Any = AutoTokenizer.from_pretrained(base)
     new_tokens = decision_tokens(STEER_CATEGORIES)
