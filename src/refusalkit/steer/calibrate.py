@@ -97,12 +97,17 @@ def calibrate_model(
     prompts = load_calibration(calibration)
     probs = model.probabilities([p.prompt for p in prompts])  # one prefill serves both
     result = choose_threshold(model, prompts, probs)
-    result["current_default"] = model.default_threshold
+    result["current_default"] = (
+        model.thresholds() if model.category_thresholds else model.default_threshold
+    )
     result["at_current_default"] = rates_at(model, prompts, probs, model.thresholds())
     if write:
         meta_path = Path(model.directory) / "meta.json"
         meta = json.loads(meta_path.read_text())
         meta["default_threshold"] = result["threshold"]
+        # one threshold for every category replaces per-group ones
+        meta.pop("thresholds", None)
+        meta.pop("thresholds_rule", None)
         meta["calibration"] = {
             "file": Path(calibration).name,
             "prompts": result["prompts"],

@@ -120,6 +120,10 @@ class SteerModel:
             choice_tokens(self.categories, self.single)
         )
         self.default_threshold = float(self.meta.get("default_threshold", 0.5))
+        # per-category defaults (steer/thresholds.py) override the one default where present
+        self.category_thresholds = {
+            str(k): float(v) for k, v in self.meta.get("thresholds", {}).items()
+        }
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
@@ -130,6 +134,7 @@ class SteerModel:
 
     def thresholds(self, overrides: Mapping[str, float] | None = None) -> dict[str, float]:
         values = dict.fromkeys(self.threshold_names, self.default_threshold)
+        values.update((k, v) for k, v in self.category_thresholds.items() if k in values)
         for name, value in (overrides or {}).items():
             if name not in values:
                 raise InvalidInputError(

@@ -43,6 +43,7 @@ def sweep(model: SteerModel, data_dir: Path, out: Path | None = None) -> dict:
     result: dict = {
         "prompts": {"should_refuse": len(unsafe), "contrast": len(contrast)},
         "default_threshold": model.default_threshold,
+        "default_thresholds": default,
         "default": {
             **f1(refused, should),
             "refusal_rate_should_refuse": round(float(refused[should].mean()), 4),
