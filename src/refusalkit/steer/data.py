@@ -9,6 +9,7 @@ Never CoCoNot eval/contrast or XSTest: those are the test sets.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import random
@@ -307,3 +308,9 @@ def build_examples(
     result = list(unique.values())
     rng.shuffle(result)
     return result
+
+
+def data_digest(examples: list[SteerExample]) -> str:
+    """What meta.json records of the examples a model was built from."""
+    encoded = json.dumps([e.as_dict() for e in examples], sort_keys=True).encode()
+    return hashlib.sha256(encoded).hexdigest()[:16]

@@ -12,7 +12,6 @@ what the choice maximises within it.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import random
@@ -114,26 +113,32 @@ def training_prompts(meta: dict) -> list[str]:
     """The prompts a model's meta.json says it was built from (train and validation share),
     rebuilt with its seed; the data digest must match, or the pool could hold trained rows."""
     from refusalkit.datasets.checkout import data_dir
-    from refusalkit.steer.data import build_examples
+    from refusalkit.steer.data import build_examples, data_digest
 
-    sources = meta.get("sources", {})
-    examples = build_examples(
-        data_dir() / "external" / "coconot_pref.jsonl",
-        data_dir() / "steer" / "base_answers.jsonl",
-        seed=int(meta.get("seed", 0)),
-        progress=False,
-        public="benign" in sources,
-        selfaware="selfaware" in sources,
+    sources = meta.get("sources")
+    # meta.json before 2026-12-07 names no sources: try the public mix, then seeds only
+    mixes = (
+        [("benign" in sources, "selfaware" in sources)]
+        if sources
+        else [(True, False), (False, False)]
     )
-    digest = hashlib.sha256(
-        json.dumps([e.as_dict() for e in examples], sort_keys=True).encode()
-    ).hexdigest()[:16]
-    if digest != meta.get("examples", {}).get("data_digest"):
-        raise ConfigError(
-            "the training data differs from what this model was trained on (data digest "
-            f"{digest} vs meta.json's); retrain it with `refusalkit steer train` first"
+    expected = meta.get("examples", {}).get("data_digest")
+    for public, selfaware in mixes:
+        examples = build_examples(
+            data_dir() / "external" / "coconot_pref.jsonl",
+            data_dir() / "steer" / "base_answers.jsonl",
+            seed=int(meta.get("seed", 0)),
+            progress=False,
+            public=public,
+            selfaware=selfaware,
         )
-    return [e.prompt for e in examples]
+        digest = data_digest(examples)
+        if digest == expected:
+            return [e.prompt for e in examples]
+    raise ConfigError(
+        f"the training data differs from what this model was trained on (data digest {digest} "
+        "vs meta.json's); retrain it with `refusalkit steer train` first"
+    )
 
 
 def set_group_thresholds(
@@ -143,7 +148,7 @@ def set_group_thresholds(
     prompt; with `write`, record them in its meta.json (they override default_threshold)."""
     from refusalkit.steer.decode import SteerModel
 
-    model = SteerModel(model_dir)
+    model = SteerModel(model_dir)  # first: it names a folder that holds no model
     meta_path = Path(model_dir) / "meta.json"
     meta = json.loads(meta_path.read_text())
     seed = int(meta.get("seed", 0))

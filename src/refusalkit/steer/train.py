@@ -8,7 +8,6 @@ half the answer's, so the model learns to decide first and to answer in the righ
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import random
@@ -27,7 +26,7 @@ from refusalkit.steer.bases import (
     base_licence_files,
     generator_base,
 )
-from refusalkit.steer.data import RESPOND, STEER_CATEGORIES, SteerExample
+from refusalkit.steer.data import RESPOND, STEER_CATEGORIES, SteerExample, data_digest
 from refusalkit.steer.decode import SteerModel
 from refusalkit.steer.layout import ADAPTER_DIR, TOKENIZER_DIR, chat_prefix
 from refusalkit.steer.tokens import (
@@ -286,9 +285,7 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
     tokenizer.save_pretrained(out / TOKENIZER_DIR)
     for name, content in base_licence_files(chosen).items():
         (out / name).write_bytes(content)
-    digest = hashlib.sha256(
-        json.dumps([e.as_dict() for e in examples], sort_keys=True).encode()
-    ).hexdigest()[:16]
+    digest = data_digest(examples)
     meta = {
         "base": chosen.key,
         "base_model": chosen.name,
