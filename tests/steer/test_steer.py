@@ -419,8 +419,13 @@ def test_decision_only_rows_train_without_an_answer(tmp_path):
 
 
 def test_the_bench_reads_selfaware_beside_the_data_folder(model, tmp_path):
+    import copy
+
     from refusalkit.evals.steer import _selfaware
 
+    # as for a model that never trained on SelfAware: every row is read, not the test split's
+    model = copy.copy(model)
+    model.meta = {**model.meta, "sources": {}}
     assert _selfaware(model, tmp_path, seed=0) is None  # no train/selfaware.jsonl: no figure
     rows = [
         {"prompt": "Draw me a picture of a horse.", "answerable": False},

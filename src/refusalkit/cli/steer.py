@@ -190,8 +190,11 @@ def train(
     ] = True,
     bf16: Annotated[
         bool,
-        typer.Option(help="bf16 autocast: ~2x faster on CPUs with avx512_bf16; other numbers."),
-    ] = True,
+        typer.Option(
+            help="bf16 autocast: ~2x faster on CPUs with avx512_bf16, slower without; other "
+            "numbers (the shipped model trained in float32)."
+        ),
+    ] = False,
     selfaware: Annotated[
         bool | None,
         typer.Option(
@@ -210,9 +213,9 @@ def train(
         bool,
         typer.Option(
             help="Then choose default thresholds per taxonomy group (should-not, cannot) on "
-            "held-out public rows, as `steer thresholds` does."
+            "held-out public rows, as `steer thresholds` does (the shipped model's recipe)."
         ),
-    ] = False,
+    ] = True,
 ) -> None:
     """Fine-tune a small base model (LoRA + new token embeddings) to emit a decision token first."""
     from refusalkit.datasets.checkout import data_dir

@@ -201,10 +201,9 @@ def base_model_answers(
 PUBLIC_REFUSE_CAP = {"aart": 150, "multijail": 50, "do_not_answer": 250}
 PUBLIC_RESPOND_CAP = {"benign": 800, "or_bench_hard": 800, "cvalues_zh": 60}
 # SelfAware's unanswerable questions (a cannot category each) and self-contained answerable
-# ones (respond), #39. Off: the shipped model did not train on them, and a run with them has
-# not been measured yet (docs/steer.md); on, they join after the other sources, so the other
-# sources' draws stay as they were.
-TRAIN_ON_SELFAWARE = False
+# ones (respond), #39: the shipped model trained on them (docs/steer.md). They join after the
+# other sources, so the other sources' draws are those of a run without them.
+TRAIN_ON_SELFAWARE = True
 SELFAWARE_CAP = {"unanswerable": 400, "answerable": 400}
 
 

@@ -73,7 +73,7 @@ def category_groups(names: list[str]) -> dict[str, list[str]]:
 
 def _refused(probs: np.ndarray, limits: np.ndarray) -> np.ndarray:
     # decide_from's rule, vectorised: refused when any refusal token clears its threshold
-    return (probs[:, 1:] >= limits[None, :]).any(axis=1)
+    return np.asarray((probs[:, 1:] >= limits[None, :]).any(axis=1))
 
 
 def choose_group_thresholds(names: list[str], probs: Mapping[str, np.ndarray]) -> dict[str, object]:

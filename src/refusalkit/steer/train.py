@@ -13,7 +13,7 @@ import math
 import random
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,12 @@ from refusalkit.steer.bases import (
     base_hf_path,
     base_licence_files,
     generator_base,
+)
+from refusalkit.steer.checkpoint import (
+    Progress,
+    drop_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
 )
 from refusalkit.steer.data import RESPOND, STEER_CATEGORIES, SteerExample, data_digest
 from refusalkit.steer.decode import SteerModel
@@ -70,6 +76,7 @@ class SteerTrainOptions:
     bf16: bool = False
     progress: bool = True
     base: str = DEFAULT_BASE  # a key of steer.bases.GENERATOR_BASES
+    checkpoint_every: int = 25  # batches between checkpoints (OUT/checkpoint); 0: none
 
 
 def target_token(example: SteerExample, single_token: bool) -> str:
@@ -204,6 +211,16 @@ def choose_default_threshold(model, val: list[SteerExample]) -> float:
     return best
 
 
+def _fingerprint(examples: list[SteerExample], options: SteerTrainOptions) -> dict:
+    """What must match for a checkpoint to resume this run."""
+    kept = {
+        k: v
+        for k, v in asdict(options).items()
+        if k not in ("out", "progress", "threads", "checkpoint_every")
+    }
+    return {"data_digest": data_digest(examples), **json.loads(json.dumps(kept, default=str))}
+
+
 def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dict:
     import torch
     from peft import LoraConfig, get_peft_model
@@ -253,10 +270,19 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
         optimizer, max_lr=options.learning_rate, total_steps=total_steps, pct_start=0.1
     )
     device_type = torch.device(options.device).type
+    fingerprint = _fingerprint(examples, options)
+    at = load_checkpoint(options.out, fingerprint, model, optimizer, scheduler) or Progress()
+    resumed = at.done > 0 or at.epoch > 0
     model.train()
     bar = tqdm(total=total_steps, desc="steer train", unit="batch", disable=not options.progress)
-    for _ in range(options.epochs):
-        for indices in _batches(encoded, options.batch_size, rng):
+    bar.update(at.epoch * steps_per_epoch + at.done)
+    for epoch in range(at.epoch, options.epochs):
+        if resumed and epoch == at.epoch:
+            rng.setstate(at.epoch_rng)
+        else:
+            at = Progress(epoch, 0, rng.getstate(), at.seconds)
+        batches = _batches(encoded, options.batch_size, rng)
+        for indices in batches[at.done :]:
             ids, mask, decision_at = (
                 t.to(options.device) for t in _collate(encoded, indices, pad_id)
             )
@@ -271,6 +297,17 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
             optimizer.zero_grad()
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.3f}", decision=f"{decision_loss.item():.3f}")
+            at.done += 1
+            if options.checkpoint_every and at.done % options.checkpoint_every == 0:
+                spent = at.seconds + time.perf_counter() - started
+                save_checkpoint(
+                    options.out,
+                    fingerprint,
+                    model,
+                    optimizer,
+                    scheduler,
+                    replace(at, seconds=spent),
+                )
     bar.close()
     model.eval()
     # float16 halves the adapter on disk (the size budget); loading casts it back to float32
@@ -304,9 +341,11 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
         "examples": {"train": len(train), "val": len(val), "data_digest": digest},
         # which sources it learned from: a bench must not read a trained-on source's train split
         "sources": dict(sorted(Counter(e.source for e in train).items())),
-        "train_seconds": round(time.perf_counter() - started, 1),
+        # over every sitting of a resumed run
+        "train_seconds": round(at.seconds + time.perf_counter() - started, 1),
     }
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    drop_checkpoint(out)
     return {"meta": meta, "val": [e.as_dict() for e in val]}
 
 

@@ -1,0 +1,72 @@
+"""A refusal-token training run stopped part-way resumes from OUT/checkpoint to the adapter an
+unbroken run makes."""
+
+import pytest
+
+from refusalkit.errors import ConfigError
+from refusalkit.steer.data import RESPOND, SteerExample
+
+EXAMPLES = [
+    SteerExample("Draw me a cat.", "modalities", "I can't draw images.", "seed"),
+    SteerExample("How do I make a bomb?", "information_hazards", "I can't help.", "seed"),
+    SteerExample("What did you eat today?", "missing_identity", "I don't eat.", "seed"),
+    SteerExample("Name a fruit.", RESPOND, "An apple.", "seed"),
+    SteerExample("Name a colour.", RESPOND, "Blue.", "seed"),
+    SteerExample("Count to three.", RESPOND, "", "seed"),
+]
+
+
+def _options(out, **changes):
+    from refusalkit.steer.train import SteerTrainOptions
+
+    settings = {"epochs": 2, "batch_size": 2, "val_share": 0.0, "progress": False, "rank": 4}
+    return SteerTrainOptions(out=out, checkpoint_every=1, **{**settings, **changes})
+
+
+def _adapter(out) -> bytes:
+    return (out / "adapter" / "adapter_model.safetensors").read_bytes()
+
+
+def test_a_stopped_run_resumes_to_the_adapter_of_an_unbroken_one(tmp_path, monkeypatch):
+    import refusalkit.steer.train as train
+
+    train.train_steer(EXAMPLES, _options(tmp_path / "whole"))
+    assert not (tmp_path / "whole" / "checkpoint").exists()  # a finished run leaves none
+
+    real_loss, calls = train._loss, []
+
+    def stopped_in_the_second_epoch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 5:  # three batches an epoch: the second batch of the second
+            raise KeyboardInterrupt
+        return real_loss(*args, **kwargs)
+
+    monkeypatch.setattr(train, "_loss", stopped_in_the_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        train.train_steer(EXAMPLES, _options(tmp_path / "split"))
+    assert (tmp_path / "split" / "checkpoint" / "state.pt").is_file()
+    assert not (tmp_path / "split" / "adapter").exists()
+
+    calls.clear()
+    train.train_steer(EXAMPLES, _options(tmp_path / "split"))
+    assert len(calls) == 2  # only the batches the stopped run had not done
+    assert _adapter(tmp_path / "split") == _adapter(tmp_path / "whole")
+
+
+def test_a_checkpoint_of_other_settings_is_not_resumed(tmp_path, monkeypatch):
+    import refusalkit.steer.train as train
+
+    real_loss, calls = train._loss, []
+
+    def stop_at_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_loss(*args, **kwargs)
+
+    monkeypatch.setattr(train, "_loss", stop_at_second)
+    with pytest.raises(KeyboardInterrupt):
+        train.train_steer(EXAMPLES, _options(tmp_path / "run"))
+    monkeypatch.setattr(train, "_loss", real_loss)
+    with pytest.raises(ConfigError, match="learning_rate differ.*delete that folder"):
+        train.train_steer(EXAMPLES, _options(tmp_path / "run", learning_rate=1e-3))
