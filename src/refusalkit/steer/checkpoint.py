@@ -40,10 +40,11 @@ def save_checkpoint(out: Path, fingerprint: dict, model, optimizer, scheduler, a
         "progress": at.__dict__,
         "torch_rng": torch.get_rng_state(),
     }
+    # the fingerprint first: a state file never stands without the settings it belongs to
+    (folder / FINGERPRINT_FILE).write_text(json.dumps(fingerprint, indent=2) + "\n")
     partial = folder / (STATE_FILE + ".partial")
     torch.save(state, partial)
     os.replace(partial, folder / STATE_FILE)  # a run stopped mid-save keeps the last whole one
-    (folder / FINGERPRINT_FILE).write_text(json.dumps(fingerprint, indent=2) + "\n")
 
 
 def load_checkpoint(out: Path, fingerprint: dict, model, optimizer, scheduler) -> Progress | None:
