@@ -70,3 +70,34 @@ def test_a_checkpoint_of_other_settings_is_not_resumed(tmp_path, monkeypatch):
     monkeypatch.setattr(train, "_loss", real_loss)
     with pytest.raises(ConfigError, match="learning_rate differ.*delete that folder"):
         train.train_steer(EXAMPLES, _options(tmp_path / "run", learning_rate=1e-3))
+
+
+def test_a_checkpoint_from_before_an_option_existed_resumes_at_its_default(tmp_path, monkeypatch):
+    import json
+
+    import refusalkit.steer.train as train
+
+    real_loss, calls = train._loss, []
+
+    def stop_at_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_loss(*args, **kwargs)
+
+    monkeypatch.setattr(train, "_loss", stop_at_second)
+    with pytest.raises(KeyboardInterrupt):
+        train.train_steer(EXAMPLES, _options(tmp_path / "run"))
+    written = tmp_path / "run" / "checkpoint" / "run.json"
+    older = json.loads(written.read_text())
+    del older["single_token"]  # as if written before the option was added (default False)
+    written.write_text(json.dumps(older))
+    resumed: list[int] = []
+
+    def counted(*args, **kwargs):
+        resumed.append(1)
+        return real_loss(*args, **kwargs)
+
+    monkeypatch.setattr(train, "_loss", counted)
+    train.train_steer(EXAMPLES, _options(tmp_path / "run"))
+    assert len(resumed) == 5  # six batches, one done before the stop

@@ -47,14 +47,18 @@ def save_checkpoint(out: Path, fingerprint: dict, model, optimizer, scheduler, a
     os.replace(partial, folder / STATE_FILE)  # a run stopped mid-save keeps the last whole one
 
 
-def load_checkpoint(out: Path, fingerprint: dict, model, optimizer, scheduler) -> Progress | None:
-    """The saved progress, with weights, optimizer and schedule restored; None if none saved."""
+def load_checkpoint(
+    out: Path, fingerprint: dict, model, optimizer, scheduler, defaults: dict | None = None
+) -> Progress | None:
+    """The saved progress, with weights, optimizer and schedule restored; None if none saved.
+    A setting the checkpoint does not name is taken at its value in `defaults`."""
     import torch
 
     folder = out / CHECKPOINT_DIR
     if not (folder / STATE_FILE).is_file():
         return None
     saved = json.loads((folder / FINGERPRINT_FILE).read_text())
+    saved = {**(defaults or {}), **saved}
     changed = sorted(
         k for k in fingerprint.keys() | saved.keys() if fingerprint.get(k) != saved.get(k)
     )

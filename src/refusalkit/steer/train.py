@@ -211,14 +211,17 @@ def choose_default_threshold(model, val: list[SteerExample]) -> float:
     return best
 
 
+RUN_SETTINGS_NOT_FINGERPRINTED = ("out", "progress", "threads", "checkpoint_every")
+
+
+def _settings(options: SteerTrainOptions) -> dict:
+    kept = {k: v for k, v in asdict(options).items() if k not in RUN_SETTINGS_NOT_FINGERPRINTED}
+    return json.loads(json.dumps(kept, default=str))
+
+
 def _fingerprint(examples: list[SteerExample], options: SteerTrainOptions) -> dict:
     """What must match for a checkpoint to resume this run."""
-    kept = {
-        k: v
-        for k, v in asdict(options).items()
-        if k not in ("out", "progress", "threads", "checkpoint_every")
-    }
-    return {"data_digest": data_digest(examples), **json.loads(json.dumps(kept, default=str))}
+    return {"data_digest": data_digest(examples), **_settings(options)}
 
 
 def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dict:
@@ -271,7 +274,10 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
     )
     device_type = torch.device(options.device).type
     fingerprint = _fingerprint(examples, options)
-    at = load_checkpoint(options.out, fingerprint, model, optimizer, scheduler) or Progress()
+    # an option added after a checkpoint was written matches it at its default
+    defaults = _settings(SteerTrainOptions(out=options.out))
+    at = load_checkpoint(options.out, fingerprint, model, optimizer, scheduler, defaults)
+    at = at or Progress()
     resumed = at.done > 0 or at.epoch > 0
     model.train()
     bar = tqdm(total=total_steps, desc="steer train", unit="batch", disable=not options.progress)
