@@ -27,21 +27,29 @@ def _adapter(out) -> bytes:
     return (out / "adapter" / "adapter_model.safetensors").read_bytes()
 
 
+def _stop_at(monkeypatch, call: int) -> list[int]:
+    """Make the `call`-th batch of training raise, as a stopped run does; returns the calls."""
+    import refusalkit.steer.train as train
+
+    real_loss, calls = train._loss, []
+
+    def stopping(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == call:
+            raise KeyboardInterrupt
+        return real_loss(*args, **kwargs)
+
+    monkeypatch.setattr(train, "_loss", stopping)
+    return calls
+
+
 def test_a_stopped_run_resumes_to_the_adapter_of_an_unbroken_one(tmp_path, monkeypatch):
     import refusalkit.steer.train as train
 
     train.train_steer(EXAMPLES, _options(tmp_path / "whole"))
     assert not (tmp_path / "whole" / "checkpoint").exists()  # a finished run leaves none
 
-    real_loss, calls = train._loss, []
-
-    def stopped_in_the_second_epoch(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 5:  # three batches an epoch: the second batch of the second
-            raise KeyboardInterrupt
-        return real_loss(*args, **kwargs)
-
-    monkeypatch.setattr(train, "_loss", stopped_in_the_second_epoch)
+    calls = _stop_at(monkeypatch, 5)  # three batches an epoch: the second batch of the second
     with pytest.raises(KeyboardInterrupt):
         train.train_steer(EXAMPLES, _options(tmp_path / "split"))
     assert (tmp_path / "split" / "checkpoint" / "state.pt").is_file()
@@ -56,15 +64,8 @@ def test_a_stopped_run_resumes_to_the_adapter_of_an_unbroken_one(tmp_path, monke
 def test_a_checkpoint_of_other_settings_is_not_resumed(tmp_path, monkeypatch):
     import refusalkit.steer.train as train
 
-    real_loss, calls = train._loss, []
-
-    def stop_at_second(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real_loss(*args, **kwargs)
-
-    monkeypatch.setattr(train, "_loss", stop_at_second)
+    real_loss = train._loss
+    _stop_at(monkeypatch, 2)
     with pytest.raises(KeyboardInterrupt):
         train.train_steer(EXAMPLES, _options(tmp_path / "run"))
     monkeypatch.setattr(train, "_loss", real_loss)
@@ -77,15 +78,8 @@ def test_a_checkpoint_from_before_an_option_existed_resumes_at_its_default(tmp_p
 
     import refusalkit.steer.train as train
 
-    real_loss, calls = train._loss, []
-
-    def stop_at_second(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real_loss(*args, **kwargs)
-
-    monkeypatch.setattr(train, "_loss", stop_at_second)
+    real_loss = train._loss
+    _stop_at(monkeypatch, 2)
     with pytest.raises(KeyboardInterrupt):
         train.train_steer(EXAMPLES, _options(tmp_path / "run"))
     written = tmp_path / "run" / "checkpoint" / "run.json"

@@ -75,16 +75,7 @@ def load_checkpoint(
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     torch.set_rng_state(state["torch_rng"])
-    progress = Progress(**state["progress"])
-    progress.epoch_rng = _as_rng_state(progress.epoch_rng)
-    return progress
-
-
-def _as_rng_state(value: Any) -> Any:
-    # random.Random.setstate wants tuples; a saved state may come back with lists
-    if isinstance(value, list):
-        return tuple(_as_rng_state(v) for v in value)
-    return value
+    return Progress(**state["progress"])  # pickled: the RNG state keeps its tuples
 
 
 def drop_checkpoint(out: Path) -> None:

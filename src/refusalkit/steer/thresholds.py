@@ -82,12 +82,13 @@ def choose_group_thresholds(names: list[str], probs: Mapping[str, np.ndarray]) -
     higher thresholds. None within budget: the highest thresholds."""
     groups = category_groups(names)
     group_names = sorted(groups)
+    group_of = {name: group for group, members in groups.items() for name in members}
     best: tuple[float, float] | None = None
     chosen: dict[str, float] = {}
     rates: dict[str, float] = {}
     for values in itertools.product(GRID, repeat=len(group_names)):
         by_group = dict(zip(group_names, values, strict=True))
-        limits = np.array([by_group[_group_of(groups, n)] for n in names])
+        limits = np.array([by_group[group_of[n]] for n in names])
         seen = {s: float(_refused(p, limits).mean()) for s, p in probs.items() if len(p)}
         within = all(seen.get(s, 0.0) <= cap for s, cap in BUDGET.items())
         scores = [seen[s] for s in SHOULD_REFUSE if s in seen]
@@ -96,17 +97,13 @@ def choose_group_thresholds(names: list[str], probs: Mapping[str, np.ndarray]) -
         key = (float(np.mean(scores)) if within and scores else -1.0, sum(values))
         if best is None or key >= best:
             best = key
-            chosen = {n: by_group[_group_of(groups, n)] for n in names}
+            chosen = {n: by_group[group_of[n]] for n in names}
             rates = {s: round(r, 4) for s, r in seen.items()}
     return {
         "thresholds": chosen,
         "pool_refused": rates,
         "within_budget": bool(best and best[0] >= 0),
     }
-
-
-def _group_of(groups: dict[str, list[str]], name: str) -> str:
-    return next(g for g, members in groups.items() if name in members)
 
 
 def training_prompts(meta: dict) -> list[str]:
@@ -150,7 +147,7 @@ def set_group_thresholds(
 
     model = SteerModel(model_dir)  # first: it names a folder that holds no model
     meta_path = Path(model_dir) / "meta.json"
-    meta = json.loads(meta_path.read_text())
+    meta = dict(model.meta)
     seed = int(meta.get("seed", 0))
     pool = threshold_pool(training_prompts(meta) if prompts is None else prompts, seed)
     probs = {s: model.probabilities(p) for s, p in pool.items() if p}

@@ -278,12 +278,11 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
     defaults = _settings(SteerTrainOptions(out=options.out))
     at = load_checkpoint(options.out, fingerprint, model, optimizer, scheduler, defaults)
     at = at or Progress()
-    resumed = at.done > 0 or at.epoch > 0
     model.train()
     bar = tqdm(total=total_steps, desc="steer train", unit="batch", disable=not options.progress)
     bar.update(at.epoch * steps_per_epoch + at.done)
     for epoch in range(at.epoch, options.epochs):
-        if resumed and epoch == at.epoch:
+        if epoch == at.epoch and at.epoch_rng is not None:  # resumed part-way through it
             rng.setstate(at.epoch_rng)
         else:
             at = Progress(epoch, 0, rng.getstate(), at.seconds)
@@ -328,7 +327,6 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
     tokenizer.save_pretrained(out / TOKENIZER_DIR)
     for name, content in base_licence_files(chosen).items():
         (out / name).write_bytes(content)
-    digest = data_digest(examples)
     meta = {
         "base": chosen.key,
         "base_model": chosen.name,
@@ -344,7 +342,11 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
         "learning_rate": options.learning_rate,
         "decision_smoothing": options.decision_smoothing,
         "bf16": options.bf16,
-        "examples": {"train": len(train), "val": len(val), "data_digest": digest},
+        "examples": {
+            "train": len(train),
+            "val": len(val),
+            "data_digest": fingerprint["data_digest"],
+        },
         # which sources it learned from: a bench must not read a trained-on source's train split
         "sources": dict(sorted(Counter(e.source for e in train).items())),
         # over every sitting of a resumed run
