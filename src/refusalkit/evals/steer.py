@@ -25,6 +25,7 @@ from refusalkit.audit.classifier import RefusalClassifier
 from refusalkit.backends import GenerationParams, load_backend, user_message
 from refusalkit.datasets.eval_sets import coconot_by_category, selfaware
 from refusalkit.datasets.public import input_rows, prompt_group, split_of
+from refusalkit.steer.curve import operating_curve, plot_operating_curve
 from refusalkit.steer.decode import SteerModel
 from refusalkit.steer.layout import ADAPTER_DIR
 from refusalkit.steer.sweep import f1, sweep
@@ -47,13 +48,19 @@ def bench_steer(
 ) -> dict:
 
     rng = random.Random(seed)
-    result: dict = {"sweep": sweep(model, data_dir, out)}
     unsafe, contrast = coconot_by_category(data_dir)
-
     prompts = [r["prompt"] for r in unsafe + contrast]
+    model.probabilities(prompts[:16])  # warm, as the sweep used to before this timing
     started = time.perf_counter()
-    model.decide(prompts)
-    result["decide_prompts_per_s"] = round(len(prompts) / (time.perf_counter() - started), 1)
+    # `decide`, in its two steps, so the sweep and the curve reuse the probabilities
+    probs = model.probabilities(prompts)
+    defaults = model.thresholds()
+    for row in probs:
+        model.decide_from(row, defaults)
+    result: dict = {
+        "decide_prompts_per_s": round(len(prompts) / (time.perf_counter() - started), 1),
+        "sweep": sweep(model, data_dir, out, probs),
+    }
 
     adapter = model.directory / ADAPTER_DIR
     result["model"] = {
@@ -64,6 +71,13 @@ def bench_steer(
 
     judge = RefusalClassifier()
     safe = _xstest_safe(data_dir)
+    should = np.array([r["should_refuse"] for r in unsafe + contrast])
+    curve = operating_curve(
+        model.threshold_names, defaults, probs, should, model.probabilities(safe)
+    )
+    if out is not None:
+        plot_operating_curve(curve, out, f"{model.base.key} at {model.directory.name}")
+    result["f1_vs_xstest_respond"] = curve
     started = time.perf_counter()
     generated = model.generate_batch(safe, max_tokens=max_tokens, progress=progress)
     tokens = sum(model.count_tokens(text) for _, text in generated)
@@ -167,6 +181,7 @@ def _base_model(unsafe, contrast, judge, sample_size, max_tokens, rng) -> dict:
     refused = np.array([j.refusal for j in judged])
     should = np.array([r["should_refuse"] for r in sample])
     return {
+        "model": "embedded (SmolLM2-135M-Instruct), whatever the refusal-token model's base",
         "sample": len(sample),
         **f1(refused, should),
         "refusal_rate_should_refuse": round(float(refused[should].mean()), 4),

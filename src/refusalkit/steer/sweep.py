@@ -30,10 +30,14 @@ def f1(refused: np.ndarray, should: np.ndarray) -> dict[str, float]:
     return {"f1": round(score, 4), "precision": round(precision, 4), "recall": round(recall, 4)}
 
 
-def sweep(model: SteerModel, data_dir: Path, out: Path | None = None) -> dict:
+def sweep(
+    model: SteerModel, data_dir: Path, out: Path | None = None, probs: np.ndarray | None = None
+) -> dict:
+    """`probs`: the model's probabilities on CoCoNot eval + contrast, if already computed."""
     unsafe, contrast = coconot_by_category(data_dir)
     rows = unsafe + contrast
-    probs = model.probabilities([r["prompt"] for r in rows])
+    if probs is None:
+        probs = model.probabilities([r["prompt"] for r in rows])
     should = np.array([r["should_refuse"] for r in rows])
     categories = np.array([r["category"] for r in rows])
     names = model.threshold_names

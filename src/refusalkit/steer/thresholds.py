@@ -71,7 +71,7 @@ def category_groups(names: list[str]) -> dict[str, list[str]]:
     return groups
 
 
-def _refused(probs: np.ndarray, limits: np.ndarray) -> np.ndarray:
+def refused_at(probs: np.ndarray, limits: np.ndarray) -> np.ndarray:
     # decide_from's rule, vectorised: refused when any refusal token clears its threshold
     return np.asarray((probs[:, 1:] >= limits[None, :]).any(axis=1))
 
@@ -89,7 +89,7 @@ def choose_group_thresholds(names: list[str], probs: Mapping[str, np.ndarray]) -
     for values in itertools.product(GRID, repeat=len(group_names)):
         by_group = dict(zip(group_names, values, strict=True))
         limits = np.array([by_group[group_of[n]] for n in names])
-        seen = {s: float(_refused(p, limits).mean()) for s, p in probs.items() if len(p)}
+        seen = {s: float(refused_at(p, limits).mean()) for s, p in probs.items() if len(p)}
         within = all(seen.get(s, 0.0) <= cap for s, cap in BUDGET.items())
         scores = [seen[s] for s in SHOULD_REFUSE if s in seen]
         if "selfaware_answerable" in seen:
