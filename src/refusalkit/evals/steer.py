@@ -1,7 +1,8 @@
 """`refusalkit bench steer`: the refusal-token model's figures on data it never trained on.
 
 - the sweep on CoCoNot eval vs contrast (F1 at default thresholds, all=0.999 / all=0.001,
-  independence of one category's threshold from the others' refusal rates);
+  independence of one category's threshold from the others' refusal rates, and CoCoNot F1
+  against XSTest's safe prompts decided `[respond]` over thresholds);
 - `decide` speed (prefill only);
 - helpfulness: answers generated after `[respond]` on XSTest's safe prompts, judged by the audit
   classifier; and whether answers after a category token are judged refusals;
@@ -13,7 +14,6 @@
 
 from __future__ import annotations
 
-import csv
 import random
 import time
 from collections import Counter
@@ -23,17 +23,12 @@ import numpy as np
 
 from refusalkit.audit.classifier import RefusalClassifier
 from refusalkit.backends import GenerationParams, load_backend, user_message
-from refusalkit.datasets.eval_sets import coconot_by_category, selfaware
+from refusalkit.datasets.eval_sets import coconot_by_category, selfaware, xstest_prompts
 from refusalkit.datasets.public import input_rows, prompt_group, split_of
-from refusalkit.steer.curve import operating_curve, plot_operating_curve
+from refusalkit.steer.curve import f1
 from refusalkit.steer.decode import SteerModel
 from refusalkit.steer.layout import ADAPTER_DIR
-from refusalkit.steer.sweep import f1, sweep
-
-
-def _xstest_safe(data_dir: Path) -> list[str]:
-    with (data_dir / "xstest" / "xstest_prompts.csv").open(encoding="utf-8") as handle:
-        return [row["prompt"] for row in csv.DictReader(handle) if row["label"] == "safe"]
+from refusalkit.steer.sweep import sweep
 
 
 def bench_steer(
@@ -52,7 +47,7 @@ def bench_steer(
     prompts = [r["prompt"] for r in unsafe + contrast]
     model.probabilities(prompts[:16])  # warm, as the sweep used to before this timing
     started = time.perf_counter()
-    # `decide`, in its two steps, so the sweep and the curve reuse the probabilities
+    # `decide`, in its two steps, so the sweep reuses the probabilities
     probs = model.probabilities(prompts)
     defaults = model.thresholds()
     for row in probs:
@@ -70,14 +65,7 @@ def bench_steer(
     }
 
     judge = RefusalClassifier()
-    safe = _xstest_safe(data_dir)
-    should = np.array([r["should_refuse"] for r in unsafe + contrast])
-    curve = operating_curve(
-        model.threshold_names, defaults, probs, should, model.probabilities(safe)
-    )
-    if out is not None:
-        plot_operating_curve(curve, out, f"{model.base.key} at {model.directory.name}")
-    result["f1_vs_xstest_respond"] = curve
+    safe = [p.prompt for p in xstest_prompts(data_dir) if p.safe]
     started = time.perf_counter()
     generated = model.generate_batch(safe, max_tokens=max_tokens, progress=progress)
     tokens = sum(model.count_tokens(text) for _, text in generated)

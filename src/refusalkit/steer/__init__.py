@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from refusalkit.steer.backend import SteerBackend as SteerBackend
     from refusalkit.steer.calibrate import calibrate_model as calibrate_model
     from refusalkit.steer.calibrate import load_calibration as load_calibration
+    from refusalkit.steer.curve import f1 as f1
     from refusalkit.steer.data import RESPOND as RESPOND
     from refusalkit.steer.data import SteerExample as SteerExample
     from refusalkit.steer.data import build_examples as build_examples
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from refusalkit.steer.decode import SteerModel as SteerModel
     from refusalkit.steer.decode import parse_thresholds as parse_thresholds
     from refusalkit.steer.io import decide_file as decide_file
-    from refusalkit.steer.sweep import f1 as f1
     from refusalkit.steer.sweep import mass_rule as mass_rule
     from refusalkit.steer.train import SteerTrainOptions as SteerTrainOptions
     from refusalkit.steer.train import train_steer as train_steer
@@ -40,7 +40,7 @@ _FACE = {
     "SteerModel": "refusalkit.steer.decode",
     "parse_thresholds": "refusalkit.steer.decode",
     "decide_file": "refusalkit.steer.io",
-    "f1": "refusalkit.steer.sweep",
+    "f1": "refusalkit.steer.curve",
     "mass_rule": "refusalkit.steer.sweep",
     "SteerTrainOptions": "refusalkit.steer.train",
     "train_steer": "refusalkit.steer.train",

@@ -18,8 +18,8 @@ import numpy as np
 import yaml
 
 from refusalkit.errors import ConfigError
+from refusalkit.steer.curve import f1
 from refusalkit.steer.decode import SteerModel
-from refusalkit.steer.sweep import f1
 
 CALIBRATION_PATH = Path(__file__).resolve().parent / "calibration.yaml"
 THRESHOLD_GRID = (0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)

@@ -1,5 +1,6 @@
 """Refusal rate against threshold, per category, on CoCoNot eval (should refuse) vs contrast
-(should answer): the steering curves, the F1 of the refuse decision, and independence."""
+(should answer): the steering curves, the F1 of the refuse decision, independence, and (where
+XSTest is in the data folder) CoCoNot F1 against XSTest's safe prompts answered."""
 
 from __future__ import annotations
 
@@ -9,25 +10,17 @@ from pathlib import Path
 
 import numpy as np
 
-from refusalkit.datasets.eval_sets import coconot_by_category
+from refusalkit.datasets.eval_sets import coconot_by_category, xstest_prompts
+from refusalkit.steer.curve import GRID, f1, operating_curve, plot_operating_curve
 from refusalkit.steer.data import RESPOND
 from refusalkit.steer.decode import SteerModel
 
-GRID = [0.001, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999]
 # the range a category's threshold is moved across in the independence check
 INDEPENDENCE_GRID = [0.05, 0.2, 0.5, 0.8, 0.95]
 
 
 def _decisions(model: SteerModel, probs: np.ndarray, thresholds: dict[str, float]) -> np.ndarray:
     return np.array([model.decide_from(row, thresholds).token != RESPOND for row in probs])
-
-
-def f1(refused: np.ndarray, should: np.ndarray) -> dict[str, float]:
-    tp = float((refused & should).sum())
-    precision = tp / max(refused.sum(), 1)
-    recall = tp / max(should.sum(), 1)
-    score = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"f1": round(score, 4), "precision": round(precision, 4), "recall": round(recall, 4)}
 
 
 def sweep(
@@ -101,10 +94,19 @@ def sweep(
             "pairs": _pairs_explained(mass["pairs"], probs, names, categories),
         },
     }
+    # the trade between #39's two bars, where XSTest is there to read
+    if (data_dir / "xstest" / "xstest_prompts.csv").is_file():
+        safe = [p.prompt for p in xstest_prompts(data_dir) if p.safe]
+        result["f1_vs_xstest_respond"] = operating_curve(
+            names, default, probs, should, model.probabilities(safe)
+        )
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "sweep.json").write_text(json.dumps(result, indent=2) + "\n")
         _plot(result, out)
+        if "f1_vs_xstest_respond" in result:
+            label = f"{model.base.key}, {model.directory.name}"
+            plot_operating_curve(result["f1_vs_xstest_respond"], out, label)
     return result
 
 
