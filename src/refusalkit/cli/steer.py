@@ -86,7 +86,10 @@ def sweep_command(
     out: Annotated[Path, typer.Option(help="Folder for sweep.json and the PNG plots.")],
     data_dir: Annotated[
         Path | None,
-        typer.Option(help="Folder with coconot/ (default: $REFUSALKIT_EVAL_DATA)."),
+        typer.Option(
+            help="Folder with coconot/, and xstest/ for the F1-vs-XSTest curve "
+            "(default: $REFUSALKIT_EVAL_DATA)."
+        ),
     ] = None,
     model_dir: ModelDirOption = None,
     as_json: JsonOption = False,
