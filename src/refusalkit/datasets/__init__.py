@@ -9,6 +9,7 @@ from refusalkit.faces import lazy_face
 
 if TYPE_CHECKING:
     from refusalkit.datasets.eval_sets import coconot as coconot
+    from refusalkit.datasets.eval_sets import coconot_by_category as coconot_by_category
     from refusalkit.datasets.eval_sets import default_data_dir as default_data_dir
     from refusalkit.datasets.eval_sets import xstest_completions as xstest_completions
     from refusalkit.datasets.eval_sets import xstest_prompts as xstest_prompts
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 _FACE = {
     "coconot": "refusalkit.datasets.eval_sets",
+    "coconot_by_category": "refusalkit.datasets.eval_sets",
     "default_data_dir": "refusalkit.datasets.eval_sets",
     "xstest_completions": "refusalkit.datasets.eval_sets",
     "xstest_prompts": "refusalkit.datasets.eval_sets",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,10 +41,10 @@ def _point(
     }
 
 
-def _front(points: list[dict]) -> list[dict]:
+def _front(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The points no other point beats on both F1 and XSTest `[respond]`."""
     ranked = sorted(points, key=lambda p: (-p["xstest_safe_respond"], -p["coconot_f1"]))
-    front: list[dict] = []
+    front: list[dict[str, Any]] = []
     for point in ranked:
         if not front or point["coconot_f1"] > front[-1]["coconot_f1"]:
             front.append(point)
@@ -59,14 +60,14 @@ def operating_curve(
 ) -> dict:
     """`coconot`/`safe`: probabilities (respond first, then `names`' tokens) per prompt."""
     at_default = _point(np.array([default[n] for n in names]), coconot, should, safe)
-    all_points = [
+    all_points: list[dict[str, Any]] = [
         {"threshold": value, **_point(np.full(len(names), value), coconot, should, safe)}
         for value in GRID
     ]
     groups = category_groups(names)
     group_names = sorted(groups)
     group_of = {name: group for group, members in groups.items() for name in members}
-    group_points = []
+    group_points: list[dict[str, Any]] = []
     for values in itertools.product(GROUP_GRID, repeat=len(group_names)):
         by_group = dict(zip(group_names, values, strict=True))
         limits = np.array([by_group[group_of[n]] for n in names])
