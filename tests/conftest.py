@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 import uvicorn
 
@@ -18,6 +19,15 @@ from refusalkit.server import asgi_app
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def decision_probs(n: int, harm: float, cannot: float) -> np.ndarray:
+    """`n` rows of decision-token probabilities for a two-category model (one should-not, one
+    cannot): `[respond, harm, cannot]`."""
+    rows = np.zeros((n, 3))
+    rows[:, 1], rows[:, 2] = harm, cannot
+    rows[:, 0] = 1.0 - rows[:, 1:].sum(axis=1)
+    return rows
 
 
 class RunningServer:

@@ -1,17 +1,11 @@
 """The F1 against XSTest `[respond]` curve that `bench steer` reports (#39)."""
 
 import numpy as np
+from conftest import decision_probs
 
 from refusalkit.steer.curve import _front, operating_curve, plot_operating_curve
 
 NAMES = ["information_hazards", "modalities"]
-
-
-def _rows(n: int, harm: float, cannot: float) -> np.ndarray:
-    rows = np.zeros((n, 3))
-    rows[:, 1], rows[:, 2] = harm, cannot
-    rows[:, 0] = 1.0 - rows[:, 1:].sum(axis=1)
-    return rows
 
 
 def test_the_front_keeps_only_points_nothing_beats_on_both_axes():
@@ -27,9 +21,11 @@ def test_the_front_keeps_only_points_nothing_beats_on_both_axes():
 def test_per_group_thresholds_reach_what_one_threshold_cannot(tmp_path):
     # harmful prompts carry 0.3 should-not mass and cannot ones 0.08 cannot mass; XSTest's safe
     # prompts carry 0.1 should-not mass: a high should-not and a low cannot threshold serve both
-    coconot = np.vstack([_rows(20, 0.3, 0.0), _rows(20, 0.0, 0.08), _rows(40, 0.0, 0.0)])
+    coconot = np.vstack(
+        [decision_probs(20, 0.3, 0.0), decision_probs(20, 0.0, 0.08), decision_probs(40, 0.0, 0.0)]
+    )
     should = np.array([True] * 40 + [False] * 40)
-    safe = _rows(50, 0.1, 0.0)
+    safe = decision_probs(50, 0.1, 0.0)
     default = dict.fromkeys(NAMES, 0.05)
     curve = operating_curve(NAMES, default, coconot, should, safe)
 

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import decision_probs
 
 from refusalkit.steer.thresholds import (
     BUDGET,
@@ -17,13 +18,6 @@ from refusalkit.steer.thresholds import (
 )
 
 NAMES = ["information_hazards", "modalities"]
-
-
-def _rows(n: int, harm: float, cannot: float) -> np.ndarray:
-    rows = np.zeros((n, 3))
-    rows[:, 1], rows[:, 2] = harm, cannot
-    rows[:, 0] = 1.0 - rows[:, 1:].sum(axis=1)
-    return rows
 
 
 def test_groups_follow_the_taxonomy():
@@ -37,12 +31,12 @@ def test_groups_follow_the_taxonomy():
 def test_each_group_gets_its_own_threshold_within_the_everyday_budget():
     # a tenth of everyday prompts carry 0.12 harm mass: the should-not group must sit above it,
     # while the unanswerable questions' small cannot mass wants the cannot group low
-    everyday = np.vstack([_rows(10, 0.12, 0.0), _rows(90, 0.0, 0.01)])
+    everyday = np.vstack([decision_probs(10, 0.12, 0.0), decision_probs(90, 0.0, 0.01)])
     probs = {
         "benign": everyday,
-        "aart": _rows(50, 0.35, 0.0),
-        "selfaware_unanswerable": _rows(50, 0.0, 0.06),
-        "selfaware_answerable": _rows(50, 0.0, 0.02),
+        "aart": decision_probs(50, 0.35, 0.0),
+        "selfaware_unanswerable": decision_probs(50, 0.0, 0.06),
+        "selfaware_answerable": decision_probs(50, 0.0, 0.02),
     }
     result = choose_group_thresholds(NAMES, probs)
     chosen = result["thresholds"]
@@ -54,7 +48,7 @@ def test_each_group_gets_its_own_threshold_within_the_everyday_budget():
 
 
 def test_nothing_within_budget_falls_back_to_the_highest_thresholds():
-    probs = {"benign": _rows(20, 0.9, 0.0), "aart": _rows(5, 0.9, 0.0)}
+    probs = {"benign": decision_probs(20, 0.9, 0.0), "aart": decision_probs(5, 0.9, 0.0)}
     result = choose_group_thresholds(NAMES, probs)
     assert result["within_budget"] is False
     assert set(result["thresholds"].values()) == {GRID[-1]}

@@ -4,14 +4,12 @@ taxonomy group. A report read after a model ships (`bench steer`), never used to
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from refusalkit.steer.thresholds import GRID as GROUP_GRID
-from refusalkit.steer.thresholds import category_groups, refused_at
+from refusalkit.steer.thresholds import group_grid, refused_at
 
 # every category's threshold at once (`all=P`)
 GRID = [0.001, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999]
@@ -64,14 +62,10 @@ def operating_curve(
         {"threshold": value, **_point(np.full(len(names), value), coconot, should, safe)}
         for value in GRID
     ]
-    groups = category_groups(names)
-    group_names = sorted(groups)
-    group_of = {name: group for group, members in groups.items() for name in members}
-    group_points: list[dict[str, Any]] = []
-    for values in itertools.product(GROUP_GRID, repeat=len(group_names)):
-        by_group = dict(zip(group_names, values, strict=True))
-        limits = np.array([by_group[group_of[n]] for n in names])
-        group_points.append({"thresholds": by_group, **_point(limits, coconot, should, safe)})
+    group_points: list[dict[str, Any]] = [
+        {"thresholds": by_group, **_point(limits, coconot, should, safe)}
+        for by_group, limits in group_grid(names)
+    ]
     everything = all_points + group_points
     return {
         "default": at_default,

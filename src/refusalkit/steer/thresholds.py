@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -76,28 +76,34 @@ def refused_at(probs: np.ndarray, limits: np.ndarray) -> np.ndarray:
     return np.asarray((probs[:, 1:] >= limits[None, :]).any(axis=1))
 
 
+def group_grid(names: list[str]) -> Iterator[tuple[dict[str, float], np.ndarray]]:
+    """Every choice of one threshold per taxonomy group from GRID: the threshold by group,
+    and each of `names`' threshold in `names`' order (as `refused_at` reads them)."""
+    groups = category_groups(names)
+    group_names = sorted(groups)
+    group_of = {name: group for group, members in groups.items() for name in members}
+    for values in itertools.product(GRID, repeat=len(group_names)):
+        by_group = dict(zip(group_names, values, strict=True))
+        yield by_group, np.array([by_group[group_of[n]] for n in names])
+
+
 def choose_group_thresholds(names: list[str], probs: Mapping[str, np.ndarray]) -> dict[str, object]:
     """Per group, the thresholds (from GRID) with the best mean of should-refuse recall and
     answerable-twin accuracy whose should-answer refusals stay within BUDGET; ties go to the
     higher thresholds. None within budget: the highest thresholds."""
-    groups = category_groups(names)
-    group_names = sorted(groups)
-    group_of = {name: group for group, members in groups.items() for name in members}
     best: tuple[float, float] | None = None
     chosen: dict[str, float] = {}
     rates: dict[str, float] = {}
-    for values in itertools.product(GRID, repeat=len(group_names)):
-        by_group = dict(zip(group_names, values, strict=True))
-        limits = np.array([by_group[group_of[n]] for n in names])
+    for by_group, limits in group_grid(names):
         seen = {s: float(refused_at(p, limits).mean()) for s, p in probs.items() if len(p)}
         within = all(seen.get(s, 0.0) <= cap for s, cap in BUDGET.items())
         scores = [seen[s] for s in SHOULD_REFUSE if s in seen]
         if "selfaware_answerable" in seen:
             scores.append(1.0 - seen["selfaware_answerable"])
-        key = (float(np.mean(scores)) if within and scores else -1.0, sum(values))
+        key = (float(np.mean(scores)) if within and scores else -1.0, sum(by_group.values()))
         if best is None or key >= best:
             best = key
-            chosen = {n: by_group[group_of[n]] for n in names}
+            chosen = {n: float(v) for n, v in zip(names, limits, strict=True)}
             rates = {s: round(r, 4) for s, r in seen.items()}
     return {
         "thresholds": chosen,
