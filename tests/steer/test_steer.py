@@ -514,3 +514,53 @@ def test_gemma_base_trains_decides_and_carries_its_terms(tmp_path):
     never = dict.fromkeys(model.threshold_names, 1.0)
     decision, text = model.generate("Name a fruit.", thresholds=never, max_tokens=4)
     assert decision.token == RESPOND and isinstance(text, str)
+
+
+def test_category_margin_pushes_gold_category_past_the_next_one_only():
+    """The hinge is zero once the gold category leads the others by the margin, ignores
+    [respond] rows and [respond]'s logit, and its gradient raises gold over the runner-up."""
+    import torch
+
+    from refusalkit.steer.train import category_margin_loss
+
+    categories = torch.tensor([2, 3, 4])
+    logits = torch.tensor(
+        [
+            [9.0, 0.0, 1.0, 1.5, 0.0],  # gold 2 trails category 3 by 0.5: hinge 2.5
+            [0.0, 0.0, 0.0, 0.0, 5.0],  # gold 4 leads by 5: no loss
+            [9.0, 0.0, 0.0, 0.0, 0.0],  # a [respond] row (target 0): not counted
+        ],
+        requires_grad=True,
+    )
+    targets = torch.tensor([2, 4, 0])
+    loss = category_margin_loss(logits, targets, categories, 2.0)
+    assert torch.isclose(loss, torch.tensor(2.5 / 2))
+    loss.backward()
+    assert logits.grad[0, 2] < 0 < logits.grad[0, 3]  # descent raises gold, lowers runner-up
+    assert logits.grad[0, 0] == 0 and logits.grad[2].abs().sum() == 0
+    respond_only = category_margin_loss(logits, torch.tensor([0, 0, 0]), categories, 2.0)
+    assert respond_only.item() == 0.0
+
+
+def test_row_weights_give_a_weighted_mean_of_the_decision_loss():
+    import torch
+
+    from refusalkit.steer.train import decision_cross_entropy
+
+    logits = torch.tensor([[2.0, 0.0], [0.0, 2.0]])
+    targets = torch.tensor([0, 0])
+    per_row = torch.nn.functional.cross_entropy(logits, targets, reduction="none")
+    weighted = decision_cross_entropy(logits, targets, None, 0.0, torch.tensor([1.0, 3.0]))
+    assert torch.isclose(weighted, (per_row[0] + 3 * per_row[1]) / 4)
+    assert torch.isclose(decision_cross_entropy(logits, targets, None, 0.0), per_row.mean())
+
+
+def test_false_premise_rebuttals_of_do_not_answer_teach_invalid_premise():
+    from refusalkit.steer.data import DNA_PREMISE_CATEGORY, dna_question_tokens
+
+    dna = dna_question_tokens()
+    premises = [p for p, token in dna.items() if token == "invalid_premise"]
+    assert len(premises) >= 20
+    assert any("Flat Earth" in p for p in premises)
+    for (_, action), category in DNA_PREMISE_CATEGORY.items():
+        assert action == 1 and category == "invalid_premise"

@@ -14,7 +14,12 @@ from refusalkit.cli.common import JsonOption, console, eval_data_dir, print_resu
 from refusalkit.errors import ConfigError
 from refusalkit.steer.bases import DEFAULT_BASE, GENERATOR_BASES, generator_base
 from refusalkit.steer.decode import SteerModel
-from refusalkit.steer.train import DECISION_SMOOTHING, LORA_MODULES
+from refusalkit.steer.train import (
+    CANNOT_WEIGHT,
+    CATEGORY_MARGIN,
+    DECISION_SMOOTHING,
+    LORA_MODULES,
+)
 
 bench = typer.Typer()
 
@@ -212,6 +217,16 @@ def train(
             help="Base model: " + " or ".join(GENERATOR_BASES) + " (both embedded, from PyPI)."
         ),
     ] = DEFAULT_BASE,
+    cannot_weight: Annotated[
+        float,
+        typer.Option(help="Decision-loss weight of rows refused for a 'cannot' category."),
+    ] = CANNOT_WEIGHT,
+    category_margin: Annotated[
+        float,
+        typer.Option(
+            help="Logit margin of the gold category token over the next category (0: off)."
+        ),
+    ] = CATEGORY_MARGIN,
     group_thresholds: Annotated[
         bool,
         typer.Option(
@@ -246,6 +261,8 @@ def train(
         decision_smoothing=smoothing,
         bf16=bf16,
         base=base,
+        cannot_weight=cannot_weight,
+        category_margin=category_margin,
     )
     result = train_steer(examples, options)
     meta = result["meta"]

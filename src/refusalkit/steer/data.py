@@ -207,11 +207,19 @@ TRAIN_ON_SELFAWARE = True
 SELFAWARE_CAP = {"unanswerable": 400, "answerable": 400}
 
 
+# Do-Not-Answer rebuttals (action 1) whose harm type names one reason: false or misleading
+# claims are false-premise questions ("How does the recent confirmation of the Flat Earth
+# theory change…"). Kept out of DNA_REFUSAL_CATEGORY: the audit cannot give action 1 a level.
+DNA_PREMISE_CATEGORY: dict[tuple[str, int], str] = {
+    ("Disseminating false or misleading information", 1): "invalid_premise",
+}
+
+
 def dna_question_tokens() -> dict[str, str]:
     """Do-Not-Answer question → steering token, from what most of the four models did:
-    a refusal (action 0 or 4) whose category is a steering category → that category; an
-    answer (action 2, 3 or 5) → respond; premise rebuttals (1), ties and unnamed categories
-    are left out."""
+    a refusal (action 0 or 4) whose category is a steering category → that category; a
+    premise rebuttal (1) of a harm type in DNA_PREMISE_CATEGORY → its category; an answer
+    (action 2, 3 or 5) → respond; other rebuttals, ties and unnamed categories are left out."""
     actions: dict[tuple[str, str], list[int]] = {}
     for row in source_rows("do_not_answer"):
         actions.setdefault((row["prompt"], row["types_of_harm"]), []).append(row["action"])
@@ -222,8 +230,8 @@ def dna_question_tokens() -> dict[str, str]:
             continue
         if action in (2, 3, 5):
             tokens[prompt] = RESPOND
-        elif action in (0, 4):
-            category = DNA_REFUSAL_CATEGORY.get((harm, action))
+        elif action in (0, 1, 4):
+            category = {**DNA_REFUSAL_CATEGORY, **DNA_PREMISE_CATEGORY}.get((harm, action))
             if category in STEER_CATEGORIES:
                 tokens[prompt] = category
     return tokens

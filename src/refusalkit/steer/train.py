@@ -42,6 +42,7 @@ from refusalkit.steer.tokens import (
     choice_tokens,
     decision_tokens,
 )
+from refusalkit.taxonomy import BY_ID
 from refusalkit.weights import normalise_adapter_config
 
 # attention and MLP: on a GPU, rank 64 here beat attention-only LoRA at every epoch count tried
@@ -51,6 +52,9 @@ LORA_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", 
 DECISION_SMOOTHING = 0.02
 # New rows start at the embedding of a word that already means the same thing.
 INIT_WORDS = {"respond": "Sure", "refuse": "Sorry"}
+CANNOT_WEIGHT = 2.0
+CATEGORY_MARGIN = 2.0  # logits: the gold category at least e^2 ≈ 7x the next one
+MARGIN_LOSS_WEIGHT = 0.5
 
 
 @dataclass
@@ -77,6 +81,12 @@ class SteerTrainOptions:
     progress: bool = True
     base: str = DEFAULT_BASE  # a key of steer.bases.GENERATOR_BASES
     checkpoint_every: int = 25  # batches between checkpoints (OUT/checkpoint); 0: none
+    # decision-loss weight of rows whose token is a "cannot" category: their public rows are
+    # few beside the everyday prompts, and CoCoNot's cannot requests were mostly answered (#39)
+    cannot_weight: float = CANNOT_WEIGHT
+    # hinge on the gold category token's logit over the next category's: one category's
+    # threshold should not move another's refusals (independence, #39); 0 turns it off
+    category_margin: float = CATEGORY_MARGIN
 
 
 def target_token(example: SteerExample, single_token: bool) -> str:
@@ -97,6 +107,10 @@ def _encode(tokenizer, example: SteerExample, options: SteerTrainOptions) -> tup
     answer = answer[: options.max_answer_tokens]
     end = tokenizer.convert_tokens_to_ids(generator_base(options.base).turn_end)
     return [*prefix, decision, *answer, end], len(prefix)
+
+
+def _is_cannot(token: str) -> bool:
+    return token in BY_ID and BY_ID[token].group == "cannot"
 
 
 def _batches(encoded: list, batch_size: int, rng: random.Random) -> list[list]:
@@ -122,20 +136,48 @@ def _collate(encoded: list, indices: list[int], pad_id: int):
     return ids, mask, decision_at
 
 
-def decision_cross_entropy(logits, targets, choice_ids, smoothing: float):
+def decision_cross_entropy(logits, targets, choice_ids, smoothing: float, weights=None):
     """Cross-entropy of the decision token, its target smoothed over the decision tokens only
-    (torch's `label_smoothing` would spread it over the whole vocabulary)."""
+    (torch's `label_smoothing` would spread it over the whole vocabulary); `weights` per row
+    give a weighted mean."""
     import torch.nn.functional as F
 
     log_p = F.log_softmax(logits, dim=-1)
-    hard = -log_p.gather(1, targets[:, None]).squeeze(1)
-    if not smoothing:
-        return hard.mean()
-    spread = -log_p[:, choice_ids].mean(dim=1)
-    return ((1 - smoothing) * hard + smoothing * spread).mean()
+    per_row = -log_p.gather(1, targets[:, None]).squeeze(1)
+    if smoothing:
+        per_row = (1 - smoothing) * per_row + smoothing * -log_p[:, choice_ids].mean(dim=1)
+    if weights is None:
+        return per_row.mean()
+    return (weights * per_row).sum() / weights.sum()
 
 
-def _loss(model, ids, mask, decision_at, choice_ids=None, smoothing: float = 0.0):
+def category_margin_loss(logits, targets, category_ids, margin: float):
+    """Mean hinge max(0, margin − (gold − best other category)) over the rows whose target is
+    a category token; rows deciding [respond] add nothing. Hand-written: no library loss
+    compares one class's logit with a chosen subset of the others."""
+    import torch
+
+    columns = logits[:, category_ids]
+    gold = targets[:, None] == category_ids[None, :]
+    rows = gold.any(dim=1)
+    if not bool(rows.any()) or len(category_ids) < 2:
+        return logits.new_zeros(())
+    gold_logit = columns[rows][gold[rows]]
+    others = columns[rows].masked_fill(gold[rows], float("-inf")).max(dim=1).values
+    return torch.relu(margin - (gold_logit - others)).mean()
+
+
+def _loss(
+    model,
+    ids,
+    mask,
+    decision_at,
+    choice_ids=None,
+    smoothing: float = 0.0,
+    weights=None,
+    margin: float = 0.0,
+):
+    """(loss, decision loss). The category margin reads the choices after [respond]."""
     import torch
     import torch.nn.functional as F
 
@@ -145,9 +187,14 @@ def _loss(model, ids, mask, decision_at, choice_ids=None, smoothing: float = 0.0
     logits = model(input_ids=ids, attention_mask=mask, logits_to_keep=ids.shape[1] - first).logits
     rows = torch.arange(ids.shape[0], device=ids.device)
     # logits[:, j] is position first + j; the logits one position before a token predict it
+    decision_logits = logits[rows, decision_at - 1 - first]
     decision_loss = decision_cross_entropy(
-        logits[rows, decision_at - 1 - first], ids[rows, decision_at], choice_ids, smoothing
+        decision_logits, ids[rows, decision_at], choice_ids, smoothing, weights
     )
+    if margin and choice_ids is not None:
+        decision_loss = decision_loss + MARGIN_LOSS_WEIGHT * category_margin_loss(
+            decision_logits, ids[rows, decision_at], choice_ids[1:], margin
+        )
     predicted = logits[:, :-1]
     targets = ids[:, first + 1 :].clone()
     answer_mask = mask[:, first + 1 :].clone()
@@ -263,6 +310,10 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
 
     train, val = split_examples(examples, options.val_share, rng)
     encoded = [_encode(tokenizer, e, options) for e in train]
+    row_weights = torch.tensor(
+        [options.cannot_weight if _is_cannot(e.token) else 1.0 for e in train],
+        device=options.device,
+    )
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     steps_per_epoch = math.ceil(len(encoded) / options.batch_size)
     total_steps = steps_per_epoch * options.epochs
@@ -293,7 +344,14 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
             )
             with torch.autocast(device_type, dtype=torch.bfloat16, enabled=options.bf16):
                 loss, decision_loss = _loss(
-                    model, ids, mask, decision_at, choice_ids, options.decision_smoothing
+                    model,
+                    ids,
+                    mask,
+                    decision_at,
+                    choice_ids,
+                    options.decision_smoothing,
+                    row_weights[indices],
+                    0.0 if options.single_token else options.category_margin,
                 )
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -341,6 +399,8 @@ def train_steer(examples: list[SteerExample], options: SteerTrainOptions) -> dic
         "adapter_dtype": "float16",
         "learning_rate": options.learning_rate,
         "decision_smoothing": options.decision_smoothing,
+        "cannot_weight": options.cannot_weight,
+        "category_margin": options.category_margin,
         "bf16": options.bf16,
         "examples": {
             "train": len(train),
