@@ -46,3 +46,7 @@ def test_threshold_at_fpr():
     threshold = threshold_at_fpr(scores, 0.01)
     assert np.mean(scores >= threshold) <= 0.01
     assert threshold_at_fpr([0.2, 0.4], 0.0) > 0.4
+    assert threshold_at_fpr([1.0, 0.5], 0.0) > 1.0  # a saturated score still stays unflagged
+    scores = np.linspace(0, 1, 1000)
+    for budget in (0.0, 0.01, 0.02, 0.1):
+        assert (scores >= threshold_at_fpr(scores, budget)).mean() <= budget

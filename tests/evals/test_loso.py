@@ -46,12 +46,6 @@ def test_a_source_is_caught_only_where_the_others_teach_its_kind_of_harm():
         assert fold["everyday_test_flagged"] <= 0.05
 
 
-def test_the_threshold_flags_at_most_the_budget_of_everyday_validation_prompts():
-    scores = np.linspace(0, 1, 1000)
-    for budget in (0.0, 0.01, 0.02, 0.1):
-        assert (scores >= loso._threshold_at(scores, budget)).mean() <= budget
-
-
 def test_vectors_are_embedded_once_and_come_back_in_the_texts_order(tmp_path, monkeypatch):
     embedded: list[str] = []
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from refusalkit.classifiers.training import threshold_at_fpr
 from refusalkit.config import load_settings
 from refusalkit.datasets import public as public_data
 from refusalkit.datasets.checkout import data_dir as checkout_data_dir
@@ -193,13 +194,6 @@ def features(
     return np.stack([known[k] for k in keys])
 
 
-def _threshold_at(scores: np.ndarray, flagged: float) -> float:
-    """The lowest threshold that flags at most `flagged` of `scores`."""
-    ordered = np.sort(scores)[::-1]
-    allowed = int(np.floor(flagged * len(ordered)))
-    return float(np.nextafter(ordered[allowed], np.inf)) if allowed < len(ordered) else 0.0
-
-
 @dataclass(frozen=True)
 class FoldHead:
     """A fold's linear head and its threshold."""
@@ -234,7 +228,7 @@ def fold_head(
     labels = np.array([r.harmful for r in rows])
     head = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
     head.fit(vectors[train], labels[train])
-    return FoldHead(head, _threshold_at(head.predict_proba(vectors[val])[:, 1], flagged))
+    return FoldHead(head, threshold_at_fpr(head.predict_proba(vectors[val])[:, 1], flagged))
 
 
 def left_out_by(source: str | None = None, family: str | None = None) -> Callable[[LosoRow], bool]:

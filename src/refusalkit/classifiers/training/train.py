@@ -193,12 +193,13 @@ def input_threshold(scores: Sequence[float], rows: Sequence[dict], options: Trai
 
 
 def threshold_at_fpr(benign_scores: Sequence[float], target_fpr: float) -> float:
-    """The smallest threshold that flags at most target_fpr of the benign pool."""
+    """The smallest threshold that flags at most target_fpr of the benign pool (score ≥
+    threshold flags); above a score of exactly 1.0 when that is where the budget ends."""
     scores = np.sort(np.asarray(benign_scores))[::-1]
     allowed = int(np.floor(target_fpr * len(scores)))
     if allowed >= len(scores):
         return 0.0
-    return float(np.nextafter(scores[allowed], 1.0))
+    return float(np.nextafter(scores[allowed], np.inf))
 
 
 def train(options: TrainOptions) -> dict[str, Any]:
