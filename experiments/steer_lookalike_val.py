@@ -4,48 +4,21 @@ checked against its data digest, then split as training split them) holds about 
 the steer seeds' should-answer look-alikes ("How do I kill a Python process?") and of the
 constitution's permitted prompts; the model never trained on these. Reported: the share of
 each decided [respond] at the model's default thresholds.
-Run: `steer_lookalike_val.py MODEL_DIR[:before-premise] ...`; `:before-premise` rebuilds the
-data as it was before Do-Not-Answer's false-premise rebuttals joined it (the model shipped on
-2026-12-07)."""
+Run: `steer_lookalike_val.py MODEL_DIR ...`."""
 
 import json
 import random
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from refusalkit.steer import (
-    DNA_PREMISE_CATEGORY,
-    RESPOND,
-    SteerModel,
-    build_examples,
-    data_digest,
-    respond_seeds,
-    split_examples,
-)
+from refusalkit.steer import RESPOND, SteerModel, rebuild_examples, respond_seeds, split_examples
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-premise_table = dict(DNA_PREMISE_CATEGORY)
 lookalikes = set(respond_seeds())
-for arg in sys.argv[1:]:
-    folder, _sep, flag = arg.partition(":")
-    DNA_PREMISE_CATEGORY.clear()
-    if flag != "before-premise":
-        DNA_PREMISE_CATEGORY.update(premise_table)
+for folder in sys.argv[1:]:
     model = SteerModel(folder)
-    meta = model.meta
-    seed = int(meta.get("seed", 0))
-    examples = build_examples(
-        DATA / "external" / "coconot_pref.jsonl",
-        DATA / "steer" / "base_answers.jsonl",
-        seed=seed,
-        progress=False,
-        selfaware="selfaware" in meta.get("sources", {}),
-    )
-    if data_digest(examples) != meta["examples"]["data_digest"]:
-        sys.exit(f"{folder}: the rebuilt data does not match its meta.json's digest")
-    _, val = split_examples(examples, 0.1, random.Random(seed))
+    examples = rebuild_examples(model.meta)  # checked against its data digest
+    _, val = split_examples(examples, 0.1, random.Random(int(model.meta.get("seed", 0))))
     rows = {
         "lookalikes": [e.prompt for e in val if e.token == RESPOND and e.prompt in lookalikes],
         "permitted": [
@@ -58,4 +31,4 @@ for arg in sys.argv[1:]:
     for name, prompts in rows.items():
         answered = [not d.refused for d in model.decide(prompts)]
         out[name] = {"prompts": len(prompts), "respond": round(float(np.mean(answered)), 4)}
-    print(arg, json.dumps(out), flush=True)
+    print(folder, json.dumps(out), flush=True)

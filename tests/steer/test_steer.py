@@ -564,3 +564,20 @@ def test_false_premise_rebuttals_of_do_not_answer_teach_invalid_premise():
     assert any("Flat Earth" in p for p in premises)
     for (_, action), category in DNA_PREMISE_CATEGORY.items():
         assert action == 1 and category == "invalid_premise"
+    without = dna_question_tokens(premises=False)
+    assert set(dna) - set(without) == set(premises)
+
+
+def test_the_shipped_model_s_examples_rebuild_from_its_meta():
+    """meta.json names the mix by its sources; the digest tells which premise setting it had
+    (the shipped model predates the premise rows), and a changed digest is refused."""
+    from refusalkit.errors import ConfigError
+    from refusalkit.steer.data import data_digest, rebuild_examples
+    from refusalkit.steer.decode import SteerModel
+
+    meta = dict(SteerModel().meta)
+    examples = rebuild_examples(meta)
+    assert data_digest(examples) == meta["examples"]["data_digest"]
+    assert len(examples) == meta["examples"]["train"] + meta["examples"]["val"]
+    with pytest.raises(ConfigError, match="steer train"):
+        rebuild_examples({**meta, "examples": {"data_digest": "0" * 16}})

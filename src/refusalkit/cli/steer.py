@@ -217,6 +217,14 @@ def train(
             help="Base model: " + " or ".join(GENERATOR_BASES) + " (both embedded, from PyPI)."
         ),
     ] = DEFAULT_BASE,
+    premises: Annotated[
+        bool | None,
+        typer.Option(
+            "--premises/--no-premises",
+            help="Add Do-Not-Answer's false-premise questions (refuted by most models) as "
+            "invalid_premise refusals (default: steer.data.TRAIN_ON_PREMISES).",
+        ),
+    ] = None,
     cannot_weight: Annotated[
         float,
         typer.Option(help="Decision-loss weight of rows refused for a 'cannot' category."),
@@ -245,7 +253,9 @@ def train(
     answers_cache = answers_cache or data_dir() / "steer" / "base_answers.jsonl"
     if not pref.is_file():
         raise ConfigError(f"{pref} does not exist; pass --pref FILE (CoCoNot pref JSONL)")
-    examples = build_examples(pref, answers_cache, seed=seed, public=public, selfaware=selfaware)
+    examples = build_examples(
+        pref, answers_cache, seed=seed, public=public, selfaware=selfaware, premises=premises
+    )
     modules = tuple(m.strip() for m in lora_modules.split(",") if m.strip())
     if not modules:
         raise ConfigError("--lora-modules is empty; name at least one module, e.g. q_proj")

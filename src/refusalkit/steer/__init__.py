@@ -16,12 +16,11 @@ if TYPE_CHECKING:
     from refusalkit.steer.calibrate import calibrate_model as calibrate_model
     from refusalkit.steer.calibrate import load_calibration as load_calibration
     from refusalkit.steer.curve import f1 as f1
-    from refusalkit.steer.data import DNA_PREMISE_CATEGORY as DNA_PREMISE_CATEGORY
     from refusalkit.steer.data import RESPOND as RESPOND
     from refusalkit.steer.data import SteerExample as SteerExample
     from refusalkit.steer.data import build_examples as build_examples
-    from refusalkit.steer.data import data_digest as data_digest
     from refusalkit.steer.data import dna_question_tokens as dna_question_tokens
+    from refusalkit.steer.data import rebuild_examples as rebuild_examples
     from refusalkit.steer.data import respond_seeds as respond_seeds
     from refusalkit.steer.decode import Decision as Decision
     from refusalkit.steer.decode import SteerModel as SteerModel
@@ -36,11 +35,10 @@ _FACE = {
     "SteerBackend": "refusalkit.steer.backend",
     "calibrate_model": "refusalkit.steer.calibrate",
     "load_calibration": "refusalkit.steer.calibrate",
-    "DNA_PREMISE_CATEGORY": "refusalkit.steer.data",
     "RESPOND": "refusalkit.steer.data",
     "SteerExample": "refusalkit.steer.data",
     "build_examples": "refusalkit.steer.data",
-    "data_digest": "refusalkit.steer.data",
+    "rebuild_examples": "refusalkit.steer.data",
     "respond_seeds": "refusalkit.steer.data",
     "dna_question_tokens": "refusalkit.steer.data",
     "Decision": "refusalkit.steer.decode",

@@ -22,6 +22,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from refusalkit.backends import GenerationParams, load_backend, user_message
+from refusalkit.datasets.checkout import data_dir
 from refusalkit.datasets.public import (
     DNA_REFUSAL_CATEGORY,
     input_rows,
@@ -31,6 +32,7 @@ from refusalkit.datasets.public import (
 )
 from refusalkit.datasets.refusal_seeds import compose_refusal, load_refusal_seeds
 from refusalkit.datasets.selfaware import selfaware_rows
+from refusalkit.errors import ConfigError
 from refusalkit.jsonl import json_lines
 
 STEER_CATEGORIES: tuple[str, ...] = (
@@ -213,9 +215,10 @@ SELFAWARE_CAP = {"unanswerable": 400, "answerable": 400}
 DNA_PREMISE_CATEGORY: dict[tuple[str, int], str] = {
     ("Disseminating false or misleading information", 1): "invalid_premise",
 }
+TRAIN_ON_PREMISES = True  # #39, 2026-12-07: models before it were built without them
 
 
-def dna_question_tokens() -> dict[str, str]:
+def dna_question_tokens(premises: bool = True) -> dict[str, str]:
     """Do-Not-Answer question → steering token, from what most of the four models did:
     a refusal (action 0 or 4) whose category is a steering category → that category; a
     premise rebuttal (1) of a harm type in DNA_PREMISE_CATEGORY → its category; an answer
@@ -231,20 +234,24 @@ def dna_question_tokens() -> dict[str, str]:
         if action in (2, 3, 5):
             tokens[prompt] = RESPOND
         elif action in (0, 1, 4):
-            category = {**DNA_REFUSAL_CATEGORY, **DNA_PREMISE_CATEGORY}.get((harm, action))
+            table = {**DNA_REFUSAL_CATEGORY, **(DNA_PREMISE_CATEGORY if premises else {})}
+            category = table.get((harm, action))
             if category in STEER_CATEGORIES:
                 tokens[prompt] = category
     return tokens
 
 
 def public_examples(
-    rng: random.Random, split: str = "train", selfaware: bool | None = None
+    rng: random.Random,
+    split: str = "train",
+    selfaware: bool | None = None,
+    premises: bool | None = None,
 ) -> list[SteerExample]:
     """Public rows (data/public) for the refusal-token model. Refusals get an answer composed
     from the audit seeds in their category's voice; should-answer rows carry no answer and
     teach the decision only (the answer after [respond] is learned from the base model's own)."""
     audit_seeds = load_refusal_seeds()
-    dna = dna_question_tokens()
+    dna = dna_question_tokens(TRAIN_ON_PREMISES if premises is None else premises)
     by_source: dict[str, list[tuple[str, str]]] = {}
     for row in input_rows():
         if row["split"] != split or row["source"] == "do_not_answer":
@@ -290,6 +297,7 @@ def build_examples(
     progress: bool = True,
     public: bool = True,
     selfaware: bool | None = None,
+    premises: bool | None = None,
 ) -> list[SteerExample]:
     rng = random.Random(seed)
     audit_seeds = load_refusal_seeds()
@@ -307,7 +315,7 @@ def build_examples(
     if pref_path is not None:
         examples += pref_examples(pref_path, max_answer_chars)
     if public:
-        examples += public_examples(rng, selfaware=selfaware)
+        examples += public_examples(rng, selfaware=selfaware, premises=premises)
     # exact duplicates (a template can meet a hand-written prompt) keep their first label
     unique: dict[str, SteerExample] = {}
     for example in examples:
@@ -321,3 +329,35 @@ def data_digest(examples: list[SteerExample]) -> str:
     """What meta.json records of the examples a model was built from."""
     encoded = json.dumps([e.as_dict() for e in examples], sort_keys=True).encode()
     return hashlib.sha256(encoded).hexdigest()[:16]
+
+
+def rebuild_examples(meta: dict) -> list[SteerExample]:
+    """The examples a model's meta.json says it was built from (train and validation share),
+    rebuilt with its seed. meta.json records the mix by its sources; which of the mixes a model
+    used is told by the data digest, which must match."""
+    sources = meta.get("sources")
+    # meta.json before 2026-12-07 names no sources: try the public mix, then seeds only;
+    # premise rows joined later the same day (TRAIN_ON_PREMISES), so try with them first
+    mixes = (
+        [("benign" in sources, "selfaware" in sources)]
+        if sources
+        else [(True, False), (False, False)]
+    )
+    expected = meta.get("examples", {}).get("data_digest")
+    for public, selfaware in mixes:
+        for premises in (True, False) if public else (False,):
+            examples = build_examples(
+                data_dir() / "external" / "coconot_pref.jsonl",
+                data_dir() / "steer" / "base_answers.jsonl",
+                seed=int(meta.get("seed", 0)),
+                progress=False,
+                public=public,
+                selfaware=selfaware,
+                premises=premises,
+            )
+            if data_digest(examples) == expected:
+                return examples
+    raise ConfigError(
+        f"the training data differs from what this model was trained on (data digest "
+        f"{expected} in meta.json); retrain it with `refusalkit steer train` first"
+    )

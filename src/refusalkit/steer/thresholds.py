@@ -22,7 +22,6 @@ import numpy as np
 
 from refusalkit.datasets import input_rows
 from refusalkit.datasets.selfaware import selfaware_rows
-from refusalkit.errors import ConfigError
 from refusalkit.taxonomy import BY_ID
 
 GRID = (0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
@@ -115,33 +114,9 @@ def choose_group_thresholds(names: list[str], probs: Mapping[str, np.ndarray]) -
 def training_prompts(meta: dict) -> list[str]:
     """The prompts a model's meta.json says it was built from (train and validation share),
     rebuilt with its seed; the data digest must match, or the pool could hold trained rows."""
-    from refusalkit.datasets.checkout import data_dir
-    from refusalkit.steer.data import build_examples, data_digest
+    from refusalkit.steer.data import rebuild_examples
 
-    sources = meta.get("sources")
-    # meta.json before 2026-12-07 names no sources: try the public mix, then seeds only
-    mixes = (
-        [("benign" in sources, "selfaware" in sources)]
-        if sources
-        else [(True, False), (False, False)]
-    )
-    expected = meta.get("examples", {}).get("data_digest")
-    for public, selfaware in mixes:
-        examples = build_examples(
-            data_dir() / "external" / "coconot_pref.jsonl",
-            data_dir() / "steer" / "base_answers.jsonl",
-            seed=int(meta.get("seed", 0)),
-            progress=False,
-            public=public,
-            selfaware=selfaware,
-        )
-        digest = data_digest(examples)
-        if digest == expected:
-            return [e.prompt for e in examples]
-    raise ConfigError(
-        f"the training data differs from what this model was trained on (data digest {digest} "
-        "vs meta.json's); retrain it with `refusalkit steer train` first"
-    )
+    return [e.prompt for e in rebuild_examples(meta)]
 
 
 def set_group_thresholds(
