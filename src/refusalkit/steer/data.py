@@ -215,7 +215,7 @@ SELFAWARE_CAP = {"unanswerable": 400, "answerable": 400}
 DNA_PREMISE_CATEGORY: dict[tuple[str, int], str] = {
     ("Disseminating false or misleading information", 1): "invalid_premise",
 }
-TRAIN_ON_PREMISES = True  # #39, 2026-12-07: models before it were built without them
+TRAIN_ON_PREMISES = False  # #39: tried 2026-12-07 with two more levers, not shipped
 
 
 def dna_question_tokens(premises: bool = True) -> dict[str, str]:

@@ -52,8 +52,8 @@ LORA_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", 
 DECISION_SMOOTHING = 0.02
 # New rows start at the embedding of a word that already means the same thing.
 INIT_WORDS = {"respond": "Sure", "refuse": "Sorry"}
-CANNOT_WEIGHT = 2.0
-CATEGORY_MARGIN = 2.0  # logits: the gold category at least e^2 ≈ 7x the next one
+CANNOT_WEIGHT = 1.0  # 2.0 tried 2026-12-07: did not pass the shipping rule (docs/results/steer.md)
+CATEGORY_MARGIN = 0.0  # off; 2.0 (gold ≥ e^2 ≈ 7x the next category) tried 2026-12-07, not shipped
 MARGIN_LOSS_WEIGHT = 0.5
 
 
