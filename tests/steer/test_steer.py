@@ -558,7 +558,7 @@ def test_row_weights_give_a_weighted_mean_of_the_decision_loss():
 def test_false_premise_rebuttals_of_do_not_answer_teach_invalid_premise():
     from refusalkit.steer.data import DNA_PREMISE_CATEGORY, dna_question_tokens
 
-    dna = dna_question_tokens()
+    dna = dna_question_tokens(premises=True)
     premises = [p for p, token in dna.items() if token == "invalid_premise"]
     assert len(premises) >= 20
     assert any("Flat Earth" in p for p in premises)

@@ -218,11 +218,14 @@ DNA_PREMISE_CATEGORY: dict[tuple[str, int], str] = {
 TRAIN_ON_PREMISES = False  # #39: tried 2026-12-07 with two more levers, not shipped
 
 
-def dna_question_tokens(premises: bool = True) -> dict[str, str]:
+def dna_question_tokens(premises: bool | None = None) -> dict[str, str]:
     """Do-Not-Answer question → steering token, from what most of the four models did:
     a refusal (action 0 or 4) whose category is a steering category → that category; a
     premise rebuttal (1) of a harm type in DNA_PREMISE_CATEGORY → its category; an answer
-    (action 2, 3 or 5) → respond; other rebuttals, ties and unnamed categories are left out."""
+    (action 2, 3 or 5) → respond; other rebuttals, ties and unnamed categories are left out.
+    `premises` None: TRAIN_ON_PREMISES, the training mix's setting."""
+    with_premises = TRAIN_ON_PREMISES if premises is None else premises
+    table = {**DNA_REFUSAL_CATEGORY, **(DNA_PREMISE_CATEGORY if with_premises else {})}
     actions: dict[tuple[str, str], list[int]] = {}
     for row in source_rows("do_not_answer"):
         actions.setdefault((row["prompt"], row["types_of_harm"]), []).append(row["action"])
@@ -234,7 +237,6 @@ def dna_question_tokens(premises: bool = True) -> dict[str, str]:
         if action in (2, 3, 5):
             tokens[prompt] = RESPOND
         elif action in (0, 1, 4):
-            table = {**DNA_REFUSAL_CATEGORY, **(DNA_PREMISE_CATEGORY if premises else {})}
             category = table.get((harm, action))
             if category in STEER_CATEGORIES:
                 tokens[prompt] = category
@@ -251,7 +253,7 @@ def public_examples(
     from the audit seeds in their category's voice; should-answer rows carry no answer and
     teach the decision only (the answer after [respond] is learned from the base model's own)."""
     audit_seeds = load_refusal_seeds()
-    dna = dna_question_tokens(TRAIN_ON_PREMISES if premises is None else premises)
+    dna = dna_question_tokens(premises)
     by_source: dict[str, list[tuple[str, str]]] = {}
     for row in input_rows():
         if row["split"] != split or row["source"] == "do_not_answer":
@@ -337,7 +339,7 @@ def rebuild_examples(meta: dict) -> list[SteerExample]:
     used is told by the data digest, which must match."""
     sources = meta.get("sources")
     # meta.json before 2026-12-07 names no sources: try the public mix, then seeds only;
-    # premise rows joined later the same day (TRAIN_ON_PREMISES), so try with them first
+    # meta.json does not name the premise setting either: the default first, then the other
     mixes = (
         [("benign" in sources, "selfaware" in sources)]
         if sources
@@ -345,7 +347,7 @@ def rebuild_examples(meta: dict) -> list[SteerExample]:
     )
     expected = meta.get("examples", {}).get("data_digest")
     for public, selfaware in mixes:
-        for premises in (True, False) if public else (False,):
+        for premises in (TRAIN_ON_PREMISES, not TRAIN_ON_PREMISES) if public else (False,):
             examples = build_examples(
                 data_dir() / "external" / "coconot_pref.jsonl",
                 data_dir() / "steer" / "base_answers.jsonl",
