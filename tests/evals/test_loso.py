@@ -111,3 +111,15 @@ def test_wrapped_rows_train_but_are_never_judged():
     assert result["folds"]["apart"]["rows"] == 150  # judged: the unwrapped rows only
     families = loso.leave_one_family_out(rows + wrapped, np.vstack([vectors, far]))
     assert "wrap" not in families["folds"]  # a family of wrapped rows only is no fold
+
+
+def test_a_row_weighted_zero_teaches_the_head_nothing():
+    rows, vectors = _toy()
+    taught = [LosoRow(f"t{i}", True, "extra", "train", added=True) for i in range(150)]
+    far = np.tile([0, 0, 3.0, 0], (150, 1))  # teaches the "apart" kind of harm
+    both, stacked = rows + taught, np.vstack([vectors, far])
+    left_out = loso.left_out_by(source="apart")
+    apart = stacked[[i for i, r in enumerate(both) if r.source == "apart"]]
+    weighted = np.array([0.0 if r.added else 1.0 for r in both])
+    assert loso.fold_head(both, stacked, left_out).flags(apart).mean() > 0.9
+    assert loso.fold_head(both, stacked, left_out, weights=weighted).flags(apart).mean() < 0.2

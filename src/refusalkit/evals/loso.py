@@ -214,9 +214,11 @@ def fold_head(
     left_out: Callable[[LosoRow], bool],
     flagged: float = EVERYDAY_FLAGGED,
     c: float = 1.0,
+    weights: np.ndarray | None = None,
 ) -> FoldHead:
     """A head trained on every row but the everyday prompts' val/test splits and the rows
-    `left_out`, thresholded to flag `flagged` of the everyday validation split."""
+    `left_out` (each row counting `weights[i]`, 1 by default), thresholded to flag `flagged`
+    of the everyday validation split."""
     from sklearn.linear_model import LogisticRegression
 
     val = [i for i, r in enumerate(rows) if r.source == EVERYDAY and r.split == "val"]
@@ -227,7 +229,7 @@ def fold_head(
     ]
     labels = np.array([r.harmful for r in rows])
     head = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
-    head.fit(vectors[train], labels[train])
+    head.fit(vectors[train], labels[train], None if weights is None else weights[train])
     return FoldHead(head, threshold_at_fpr(head.predict_proba(vectors[val])[:, 1], flagged))
 
 
