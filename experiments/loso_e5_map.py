@@ -94,7 +94,7 @@ def either_folds(rows: list[LosoRow], views: list[np.ndarray]) -> dict[str, dict
         heads = [fold_head(rows, v, left_out_by(source=source)) for v in views]
         val_scores = [h.scores(v[val]) for h, v in zip(heads, views, strict=True)]
         for budget in BUDGETS:
-            thresholds = [threshold_at_fpr(s, budget) for s in val_scores]
+            thresholds = [threshold_at_fpr(s.tolist(), budget) for s in val_scores]
             union = np.any([s >= t for s, t in zip(val_scores, thresholds, strict=True)], axis=0)
             if union.mean() <= EVERYDAY_FLAGGED:
                 break
