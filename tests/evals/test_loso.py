@@ -123,3 +123,13 @@ def test_a_row_weighted_zero_teaches_the_head_nothing():
     weighted = np.array([0.0 if r.added else 1.0 for r in both])
     assert loso.fold_head(both, stacked, left_out).flags(apart).mean() > 0.9
     assert loso.fold_head(both, stacked, left_out, weights=weighted).flags(apart).mean() < 0.2
+
+
+def test_joined_views_stack_each_view_cached_on_its_own(tmp_path, monkeypatch):
+    def fake_encoder(name, classifiers_dir=None):
+        return lambda texts: np.array([[len(t)] if name == "minilm" else [-1, -2] for t in texts])
+
+    monkeypatch.setattr(loso, "encoder", fake_encoder)
+    both = features("minilm+e5", ["ab", "c"], cache=tmp_path, progress=False)
+    assert both.tolist() == [[2, -1, -2], [1, -1, -2]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{loso.E5_CACHE}.npz", "minilm.npz"]

@@ -161,7 +161,8 @@ def bench_loso_command(
     encoder: Annotated[
         str,
         typer.Option(
-            help="Frozen features: tuned (the classifiers' LoRA encoder), minilm or mpnet."
+            help="Frozen features: tuned (the classifiers' LoRA encoder), minilm, mpnet, e5 "
+            "(multilingual, needs AVX2), or two joined with + (tuned+e5, minilm+e5)."
         ),
     ] = "tuned",
     classifiers: ClassifiersOption = None,

@@ -103,7 +103,8 @@ def encoder(name: str, classifiers_dir: Path | None = None) -> Encode:
     """Frozen features by name: `minilm` (all-MiniLM-L6-v2 as embedded, int8, first 128
     tokens, as the first stage reads a window), `tuned` (the same with the LoRA of the
     classifiers in `classifiers_dir` merged in; default: the shipped ones) or `mpnet`
-    (all-mpnet-base-v2, float32, sentence-transformers: ~7 texts/s on 2 cores)."""
+    (all-mpnet-base-v2, float32, sentence-transformers: ~7 texts/s on 2 cores) or `e5`
+    (multilingual-e5-small, 4-bit, first 512 characters: ~50 texts/s on 2 cores)."""
     if name in ("minilm", "tuned"):
         from refusalkit.classifiers.first_stage.encoder import TextEncoder
 
@@ -122,10 +123,16 @@ def encoder(name: str, classifiers_dir: Path | None = None) -> Encode:
             return model.encode(list(texts), batch_size=32, normalize_embeddings=True)
 
         return embed
+    if name == "e5":
+        from refusalkit.classifiers.first_stage.multilingual import MultilingualEncoder
+
+        return MultilingualEncoder().embed
     raise ConfigError(f"unknown encoder {name!r}; choose one of {', '.join(ENCODERS)}")
 
 
-ENCODERS = ("tuned", "minilm", "mpnet")
+# a name joined with "+" is the views side by side (each embedded and cached on its own)
+ENCODERS = ("tuned", "minilm", "mpnet", "e5", "tuned+e5", "minilm+e5")
+E5_CACHE = "e5-small-q4-512c"
 
 
 def _adapter(classifiers_dir: Path | None) -> Path:
@@ -143,6 +150,8 @@ def _adapter(classifiers_dir: Path | None) -> Path:
 
 def cache_name(name: str, classifiers_dir: Path | None = None) -> str:
     """A tuned encoder's vectors are kept under its adapter's digest."""
+    if name == "e5":
+        return E5_CACHE
     if name != "tuned":
         return name
     from refusalkit.weights import adapter_digest
@@ -166,7 +175,10 @@ def features(
     progress: bool = True,
 ) -> np.ndarray:
     """Each text's vector, embedded once per encoder and kept in `cache` (resumes: the
-    vectors are saved every SAVE_EVERY batches and at the end)."""
+    vectors are saved every SAVE_EVERY batches and at the end). `a+b` stacks a's and b's."""
+    if "+" in name:
+        parts = [features(n, texts, classifiers_dir, cache, progress) for n in name.split("+")]
+        return np.hstack(parts)
     cache = cache or load_settings().cache_dir / "loso"
     cache.mkdir(parents=True, exist_ok=True)
     store = cache / f"{cache_name(name, classifiers_dir)}.npz"
@@ -318,7 +330,7 @@ def bench_loso(
     families = leave_one_family_out(rows, vectors)
     honest = (
         "every fold"
-        if encoder_name != "tuned"
+        if "tuned" not in encoder_name.split("+")
         else "folds of sources the encoder never trained on: "
         + ", ".join(sorted(NEVER_TUNED_ON & set(result["folds"])))
     )
