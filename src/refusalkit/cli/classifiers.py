@@ -173,10 +173,17 @@ def bench_loso_command(
             "(default: $REFUSALKIT_EVAL_DATA)."
         ),
     ] = None,
+    distil: Annotated[
+        bool,
+        typer.Option(
+            help="Each fold's head also learns XSafety's translations (data-dir's "
+            "train/xsafety.jsonl) labelled by the fold's own head on their English source."
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Leave-one-source-out: recall on each harmful source a linear head never saw, at 2% of
     everyday prompts flagged (#41's yardstick; vectors cached, ~2.5 min the first time)."""
-    from refusalkit.evals.loso import bench_loso
+    from refusalkit.evals.loso_bench import bench_loso
 
-    print_result(bench_loso(encoder, eval_data_dir(data_dir), classifiers), as_json)
+    print_result(bench_loso(encoder, eval_data_dir(data_dir), classifiers, distil=distil), as_json)

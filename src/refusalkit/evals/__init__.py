@@ -23,13 +23,13 @@ if TYPE_CHECKING:
     from refusalkit.evals.loso import NEVER_TUNED_ON as NEVER_TUNED_ON
     from refusalkit.evals.loso import FoldHead as FoldHead
     from refusalkit.evals.loso import LosoRow as LosoRow
-    from refusalkit.evals.loso import bench_loso as bench_loso
     from refusalkit.evals.loso import features as features
     from refusalkit.evals.loso import fold_head as fold_head
     from refusalkit.evals.loso import leave_one_family_out as leave_one_family_out
     from refusalkit.evals.loso import leave_one_source_out as leave_one_source_out
     from refusalkit.evals.loso import left_out_by as left_out_by
     from refusalkit.evals.loso import loso_rows as loso_rows
+    from refusalkit.evals.loso_bench import bench_loso as bench_loso
     from refusalkit.evals.quickstart import run_quickstart as run_quickstart
     from refusalkit.evals.replicas import bench_replicas as bench_replicas
     from refusalkit.evals.steer import bench_steer as bench_steer
@@ -48,7 +48,7 @@ _FACE = {
     "fold_head": "refusalkit.evals.loso",
     "left_out_by": "refusalkit.evals.loso",
     "leave_one_family_out": "refusalkit.evals.loso",
-    "bench_loso": "refusalkit.evals.loso",
+    "bench_loso": "refusalkit.evals.loso_bench",
     "features": "refusalkit.evals.loso",
     "leave_one_source_out": "refusalkit.evals.loso",
     "loso_rows": "refusalkit.evals.loso",

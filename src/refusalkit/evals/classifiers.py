@@ -17,7 +17,7 @@ from refusalkit.datasets import eval_sets as datasets
 from refusalkit.datasets import public as public_data
 from refusalkit.evals.bench import request_of_tokens
 from refusalkit.evals.jailbreaks import TEMPLATES, wrap
-from refusalkit.evals.loso import bench_loso
+from refusalkit.evals.loso_bench import bench_loso
 from refusalkit.evals.traffic import benign_traffic
 from refusalkit.guard.model import GuardModel
 from refusalkit.verdict import Verdict

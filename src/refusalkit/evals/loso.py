@@ -245,6 +245,10 @@ def fold_head(
     return FoldHead(head, threshold_at_fpr(head.predict_proba(vectors[val])[:, 1], flagged))
 
 
+LeftOut = Callable[[LosoRow], bool]
+FoldFit = Callable[[LeftOut], FoldHead]  # a fold's head, given the rows it must not see
+
+
 def left_out_by(source: str | None = None, family: str | None = None) -> Callable[[LosoRow], bool]:
     """The rows of a source, or of a family, as `fold_head`'s `left_out`."""
     return lambda row: row.source == source or row.family == family
@@ -260,13 +264,16 @@ def leave_one_source_out(
     sources: Sequence[str] | None = None,
     flagged: float = EVERYDAY_FLAGGED,
     c: float = 1.0,
+    fit: FoldFit | None = None,
 ) -> dict[str, Any]:
     """For each harmful source (or those named): recall on it, with the head trained on the
-    rest and its threshold flagging `flagged` of the everyday validation split."""
+    rest and its threshold flagging `flagged` of the everyday validation split (`fit` trains a
+    fold's head another way, e.g. with distilled rows)."""
+    fit = fit or (lambda left_out: fold_head(rows, vectors, left_out, flagged, c))
     test = np.array([i for i, r in enumerate(rows) if r.source == EVERYDAY and r.split == "test"])
     folds: dict[str, dict[str, Any]] = {}
     for source in sources or sorted({r.source for r in rows if r.harmful and not r.added}):
-        head = fold_head(rows, vectors, left_out_by(source=source), flagged, c)
+        head = fit(left_out_by(source=source))
         held = np.array(
             [i for i, r in enumerate(rows) if r.source == source and r.harmful and not r.added],
             dtype=int,
@@ -287,16 +294,21 @@ def leave_one_source_out(
 
 
 def leave_one_family_out(
-    rows: list[LosoRow], vectors: np.ndarray, flagged: float = EVERYDAY_FLAGGED, c: float = 1.0
+    rows: list[LosoRow],
+    vectors: np.ndarray,
+    flagged: float = EVERYDAY_FLAGGED,
+    c: float = 1.0,
+    fit: FoldFit | None = None,
 ) -> dict[str, Any]:
     """For each jailbreak family of the synthetic rows (harmful and benign payloads alike are
     wrapped in them): with every row of the family left out, recall on its harmful rows and
     the share of its benign rows flagged. Frozen features read the raw text: the shipped first
     stage's decoded views (base64, rot13, …) are not in them."""
+    fit = fit or (lambda left_out: fold_head(rows, vectors, left_out, flagged, c))
     families = sorted({r.family for r in rows if r.family != "none" and not r.added})
     folds: dict[str, dict[str, Any]] = {}
     for family in families:
-        head = fold_head(rows, vectors, left_out_by(family=family), flagged, c)
+        head = fit(left_out_by(family=family))
         judged = [(i, r) for i, r in enumerate(rows) if r.family == family and not r.added]
         harmful = np.array([i for i, r in judged if r.harmful], dtype=int)
         benign = np.array([i for i, r in judged if not r.harmful], dtype=int)
@@ -312,32 +324,4 @@ def leave_one_family_out(
         "mean_recall": round(float(np.mean(recalls)), 4) if recalls else None,
         "worst": min(folds, key=lambda s: folds[s]["recall"]) if folds else None,
         "worst_benign_flagged": max((f["benign_flagged"] for f in folds.values()), default=None),
-    }
-
-
-def bench_loso(
-    encoder_name: str = "tuned",
-    shared_dir: Path | None = None,
-    classifiers_dir: Path | None = None,
-    progress: bool = True,
-) -> dict[str, Any]:
-    """The leave-one-source-out table for one encoder (`refusalkit bench loso`)."""
-    if encoder_name not in ENCODERS:
-        raise ConfigError(f"unknown encoder {encoder_name!r}; choose one of {', '.join(ENCODERS)}")
-    rows = loso_rows(shared_dir)
-    vectors = features(encoder_name, [r.text for r in rows], classifiers_dir, progress=progress)
-    result = leave_one_source_out(rows, vectors)
-    families = leave_one_family_out(rows, vectors)
-    honest = (
-        "every fold"
-        if "tuned" not in encoder_name.split("+")
-        else "folds of sources the encoder never trained on: "
-        + ", ".join(sorted(NEVER_TUNED_ON & set(result["folds"])))
-    )
-    return {
-        "encoder": encoder_name,
-        "rows": len(rows),
-        "honest": honest,
-        **result,
-        "leave_one_family_out": families,
     }
