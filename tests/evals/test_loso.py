@@ -133,3 +133,14 @@ def test_joined_views_stack_each_view_cached_on_its_own(tmp_path, monkeypatch):
     both = features("minilm+e5", ["ab", "c"], cache=tmp_path, progress=False)
     assert both.tolist() == [[2, -1, -2], [1, -1, -2]]
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{loso.E5_CACHE}.npz", "minilm.npz"]
+
+
+def test_everyday_prompts_in_other_languages_are_counted_apart():
+    rows, vectors = _toy()
+    french = [LosoRow(f"fr{i}", False, "benign", "test", lang="fr") for i in range(20)]
+    near_harm = np.tile([3.0, 0, 0, 0], (20, 1))  # everyday French that reads as harm
+    result = leave_one_source_out(rows + french, np.vstack([vectors, near_harm]))
+    assert result["everyday_test_other_languages"] == 20
+    fold = result["folds"]["alike_a"]
+    assert fold["everyday_test_other_languages_flagged"] == 1.0
+    assert fold["everyday_test_flagged"] < 0.1  # 20 of 420 everyday test prompts

@@ -49,6 +49,7 @@ class LosoRow:
     # a row an experiment added (a wrapped payload, a distilled translation): trained on, left
     # out with its source and its family, never judged, so folds compare with and without it
     added: bool = False
+    lang: str = "en"
 
 
 def loso_rows(
@@ -60,7 +61,9 @@ def loso_rows(
     and `train/refusal_voices.jsonl`'s requests (JailbreakBench harmful, Alpaca benign). Everyday
     prompts of the train split are sampled to EVERYDAY_TRAIN_CAP."""
     rows = [
-        LosoRow(r["text"], r["label"] == "harmful", r["source"], r["split"])
+        LosoRow(
+            r["text"], r["label"] == "harmful", r["source"], r["split"], lang=r.get("lang") or "en"
+        )
         for r in public_data.input_rows()
     ]
     questions = {r["prompt"] for r in public_data.source_rows("gptfuzz")}
@@ -271,6 +274,7 @@ def leave_one_source_out(
     fold's head another way, e.g. with distilled rows)."""
     fit = fit or (lambda left_out: fold_head(rows, vectors, left_out, flagged, c))
     test = np.array([i for i, r in enumerate(rows) if r.source == EVERYDAY and r.split == "test"])
+    other_languages = np.array([i for i in test if rows[i].lang != "en"], dtype=int)
     folds: dict[str, dict[str, Any]] = {}
     for source in sources or sorted({r.source for r in rows if r.harmful and not r.added}):
         head = fit(left_out_by(source=source))
@@ -282,10 +286,14 @@ def leave_one_source_out(
             "rows": len(held),
             "recall": _rate(head.flags(vectors[held])),
             "everyday_test_flagged": _rate(head.flags(vectors[test])),
+            "everyday_test_other_languages_flagged": _rate(head.flags(vectors[other_languages]))
+            if len(other_languages)
+            else None,
         }
     recalls = [f["recall"] for f in folds.values()]
     return {
         "everyday_flagged_budget": flagged,
+        "everyday_test_other_languages": len(other_languages),
         "folds": folds,
         "mean_recall": round(float(np.mean(recalls)), 4),
         "worst": min(folds, key=lambda s: folds[s]["recall"]),
