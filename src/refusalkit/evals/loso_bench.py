@@ -31,12 +31,12 @@ def bench_loso(
     (evals/distil.py)."""
     if encoder_name not in ENCODERS:
         raise ConfigError(f"unknown encoder {encoder_name!r}; choose one of {', '.join(ENCODERS)}")
+    # read first, so a missing file fails before minutes of embedding
+    parallel = xsafety_parallel(shared_dir) if distil else None
     fit: FoldFit | None = None
-    if distil:
-        parallel = xsafety_parallel(shared_dir)
     rows = loso_rows(shared_dir)
     vectors = features(encoder_name, [r.text for r in rows], classifiers_dir, progress=progress)
-    if distil:
+    if parallel is not None:
         sources, targets = (
             features(encoder_name, texts, classifiers_dir, progress=progress)
             for texts in (parallel.sources, parallel.targets)
@@ -54,7 +54,7 @@ def bench_loso(
         "encoder": encoder_name,
         "rows": len(rows),
         "honest": honest,
-        "distilled_translations": len(parallel.targets) if distil else 0,
+        "distilled_translations": len(parallel.targets) if parallel else 0,
         **result,
         "leave_one_family_out": families,
     }
