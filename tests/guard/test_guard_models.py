@@ -107,6 +107,16 @@ def judge_url():
         yield base_url
 
 
+@pytest.fixture(scope="module")
+def chat_url():
+    """llama.cpp's server with the embedded model and its own chat template: the model a
+    guarded server answers with."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}/v1"
+    with server_process(llama_server_command(port, "chat", 2), base_url):
+        yield base_url
+
+
 def test_the_llama_guard_judge_over_a_real_server(judge_url):
     judge = load_guard_model(f"llamaguard:{judge_url}#guard")
     assert isinstance(judge, LlamaGuardJudge) and isinstance(judge, GuardModel)
@@ -164,9 +174,11 @@ def test_a_cascade_asks_the_second_model_only_when_the_first_is_unsure(
     assert cascade.name == "cascade:first,second"
 
 
-def test_serve_with_a_cascade_stops_what_the_judge_calls_unsafe(judge_url, tmp_path):
+def test_serve_with_a_cascade_stops_what_the_judge_calls_unsafe(judge_url, chat_url, tmp_path):
     """`refusalkit serve --guard cascade:constitutional,llamaguard:…`: the classifiers are
-    unsure of a look-alike request; the (stand-in) judge calls it unsafe, so it is stopped."""
+    unsure of a look-alike request; the (stand-in) judge calls it unsafe, so it is stopped.
+    The upstream is a plain chat model: the stand-in judge's own replies ("safe") are no
+    answer to judge, and the stand-in calls them unsafe on some CPUs."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}/v1"
     spec = f"cascade:constitutional,llamaguard:{judge_url}#guard"
@@ -178,7 +190,7 @@ def test_serve_with_a_cascade_stops_what_the_judge_calls_unsafe(judge_url, tmp_p
         "--guard",
         spec,
         "--upstream",
-        f"{judge_url}#guard",
+        f"{chat_url}#chat",
     ]
     env = {
         **os.environ,
@@ -191,7 +203,8 @@ def test_serve_with_a_cascade_stops_what_the_judge_calls_unsafe(judge_url, tmp_p
         assert health["guard"] == "cascade:constitutional,llamaguard"
 
         def ask(prompt):
-            body = {"model": "guard", "messages": [{"role": "user", "content": prompt}]}
+            messages = [{"role": "user", "content": prompt}]
+            body = {"model": "chat", "messages": messages, "temperature": 0.0, "seed": 0}
             reply = httpx.post(
                 f"{base_url}/chat/completions", json=body, headers=headers, timeout=120
             )
