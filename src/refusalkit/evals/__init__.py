@@ -19,6 +19,8 @@ if TYPE_CHECKING:
         bench_overhead as bench_overhead,
     )
     from refusalkit.evals.classifiers import bench_classifiers as bench_classifiers
+    from refusalkit.evals.distil import distilled_fit as distilled_fit
+    from refusalkit.evals.distil import xsafety_parallel as xsafety_parallel
     from refusalkit.evals.load import bench_serve as bench_serve
     from refusalkit.evals.loso import NEVER_TUNED_ON as NEVER_TUNED_ON
     from refusalkit.evals.loso import FoldHead as FoldHead
@@ -41,6 +43,8 @@ _FACE = {
     "bench_generate": "refusalkit.evals.bench",
     "bench_overhead": "refusalkit.evals.bench",
     "bench_classifiers": "refusalkit.evals.classifiers",
+    "distilled_fit": "refusalkit.evals.distil",
+    "xsafety_parallel": "refusalkit.evals.distil",
     "bench_serve": "refusalkit.evals.load",
     "NEVER_TUNED_ON": "refusalkit.evals.loso",
     "FoldHead": "refusalkit.evals.loso",
