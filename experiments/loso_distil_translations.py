@@ -17,23 +17,24 @@ from pathlib import Path
 import numpy as np
 
 from refusalkit.datasets import input_rows
-from refusalkit.evals import LosoRow, features, fold_head, left_out_by, loso_rows
-from refusalkit.jsonl import read_rows
+from refusalkit.evals import (
+    LosoRow,
+    features,
+    fold_head,
+    left_out_by,
+    loso_rows,
+    xsafety_parallel,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 
 rows = loso_rows(SHARED)
 language = {r["text"]: r.get("lang", "en") for r in input_rows() if r["source"] == "multijail"}
-xsafety = read_rows(SHARED / "train" / "xsafety.jsonl")
-english = {(r["topic"], r["row"]): r["prompt"] for r in xsafety if r["lang"] == "en"}
-pairs = [
-    (english[r["topic"], r["row"]], r["prompt"])
-    for r in xsafety
-    if r["lang"] != "en" and (r["topic"], r["row"]) in english
-]
+parallel = xsafety_parallel(SHARED)
+pairs = list(zip(parallel.sources, parallel.targets, strict=True))
 sources = ["multijail", "StrongREJECT", "HarmBench", "do_not_answer"]
-print(f"{len(pairs)} translations of {len(english)} English prompts", flush=True)
+print(f"{len(pairs)} translations of {len(set(parallel.sources))} English prompts", flush=True)
 
 
 def view(encoder: str, texts: list[str]) -> np.ndarray:

@@ -17,8 +17,14 @@ import numpy as np
 from loso_e5_map import fitted_map
 
 from refusalkit.datasets import input_rows
-from refusalkit.evals import LosoRow, features, fold_head, left_out_by, loso_rows
-from refusalkit.jsonl import read_rows
+from refusalkit.evals import (
+    LosoRow,
+    features,
+    fold_head,
+    left_out_by,
+    loso_rows,
+    xsafety_parallel,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -33,13 +39,8 @@ def main() -> None:
     view = sys.argv[1]
     rows = loso_rows(SHARED)
     language = {r["text"]: r.get("lang", "en") for r in input_rows() if r["source"] == "multijail"}
-    xsafety = read_rows(SHARED / "train" / "xsafety.jsonl")
-    english = {(r["topic"], r["row"]): r["prompt"] for r in xsafety if r["lang"] == "en"}
-    pairs = [
-        (english[r["topic"], r["row"]], r["prompt"])
-        for r in xsafety
-        if r["lang"] != "en" and (r["topic"], r["row"]) in english
-    ]
+    parallel = xsafety_parallel(SHARED)
+    pairs = list(zip(parallel.sources, parallel.targets, strict=True))
     project = fitted_map().predict if view == "tuned+mapped" else None
 
     base = view.split("+")[0]
