@@ -180,10 +180,21 @@ def bench_loso_command(
             "train/xsafety.jsonl) labelled by the fold's own head on their English source."
         ),
     ] = False,
+    neutral: Annotated[
+        bool,
+        typer.Option(
+            help="Project each view's language directions out first (read from the data-dir's "
+            "XSafety and MGSM, same content in each language), so a head cannot read language."
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Leave-one-source-out: recall on each harmful source a linear head never saw, at 2% of
-    everyday prompts flagged (#41's yardstick; vectors cached, ~2.5 min the first time)."""
+    everyday prompts flagged (#41's yardstick; vectors cached, ~2.5 min the first time); with
+    XSafety at hand, also hand-checked harmful requests caught in translation as in English."""
     from refusalkit.evals.loso_bench import bench_loso
 
-    print_result(bench_loso(encoder, eval_data_dir(data_dir), classifiers, distil=distil), as_json)
+    directory = eval_data_dir(data_dir)
+    print_result(
+        bench_loso(encoder, directory, classifiers, distil=distil, neutral=neutral), as_json
+    )

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from refusalkit.evals.classifiers import bench_classifiers as bench_classifiers
     from refusalkit.evals.distil import distilled_fit as distilled_fit
     from refusalkit.evals.distil import xsafety_parallel as xsafety_parallel
+    from refusalkit.evals.language import neutral_projection as neutral_projection
     from refusalkit.evals.load import bench_serve as bench_serve
     from refusalkit.evals.loso import NEVER_TUNED_ON as NEVER_TUNED_ON
     from refusalkit.evals.loso import FoldHead as FoldHead
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from refusalkit.evals.loso import left_out_by as left_out_by
     from refusalkit.evals.loso import loso_rows as loso_rows
     from refusalkit.evals.loso_bench import bench_loso as bench_loso
+    from refusalkit.evals.parity import parity as parity
+    from refusalkit.evals.parity import parity_requests as parity_requests
     from refusalkit.evals.quickstart import run_quickstart as run_quickstart
     from refusalkit.evals.replicas import bench_replicas as bench_replicas
     from refusalkit.evals.steer import bench_steer as bench_steer
@@ -45,6 +48,7 @@ _FACE = {
     "bench_classifiers": "refusalkit.evals.classifiers",
     "distilled_fit": "refusalkit.evals.distil",
     "xsafety_parallel": "refusalkit.evals.distil",
+    "neutral_projection": "refusalkit.evals.language",
     "bench_serve": "refusalkit.evals.load",
     "NEVER_TUNED_ON": "refusalkit.evals.loso",
     "FoldHead": "refusalkit.evals.loso",
@@ -56,6 +60,8 @@ _FACE = {
     "features": "refusalkit.evals.loso",
     "leave_one_source_out": "refusalkit.evals.loso",
     "loso_rows": "refusalkit.evals.loso",
+    "parity": "refusalkit.evals.parity",
+    "parity_requests": "refusalkit.evals.parity",
     "run_quickstart": "refusalkit.evals.quickstart",
     "bench_replicas": "refusalkit.evals.replicas",
     "bench_steer": "refusalkit.evals.steer",

@@ -42,15 +42,23 @@ class Parallel:
     targets: list[str]
 
 
-def xsafety_parallel(shared_dir: Path | None) -> Parallel:
-    """XSafety's English prompts paired with each of their translations (nine languages)."""
+def xsafety_rows(shared_dir: Path | None) -> list[dict]:
+    """XSafety's rows (`prompt`, `lang`, `topic`, `row`), or one clear error."""
     path = (shared_dir or Path("-")) / "train" / "xsafety.jsonl"
     if not path.is_file():
         raise ConfigError(
-            f"distillation reads XSafety's parallel prompts and {path} is missing; pass "
+            f"this reads XSafety's parallel prompts and {path} is missing; pass "
             "--data-dir with train/xsafety.jsonl (or set REFUSALKIT_EVAL_DATA)"
         )
-    rows = read_rows(path)
+    return read_rows(path)
+
+
+def xsafety_parallel(
+    shared_dir: Path | None, leave_out_topics: frozenset[str] = frozenset()
+) -> Parallel:
+    """XSafety's English prompts paired with each of their translations (nine languages),
+    but for the topics left out."""
+    rows = [r for r in xsafety_rows(shared_dir) if r["topic"] not in leave_out_topics]
     english = {(r["topic"], r["row"]): r["prompt"] for r in rows if r["lang"] == "en"}
     pairs = [
         (english[r["topic"], r["row"]], r["prompt"])

@@ -1,22 +1,42 @@
 """`refusalkit bench loso`: the leave-one-source-out and leave-one-family-out tables for one
-encoder, plain or with distillation onto translations."""
+encoder, plain, with distillation onto translations, or on language-neutral views; and, where
+XSafety is at hand, harm caught in translations as in English."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from refusalkit.errors import ConfigError
 from refusalkit.evals.distil import distilled_fit, xsafety_parallel
+from refusalkit.evals.everyday_languages import (
+    COMMONSENSE,
+    commonsense_flagged,
+    everyday_held_out_by_language,
+)
+from refusalkit.evals.language import neutral_projection
 from refusalkit.evals.loso import (
     ENCODERS,
     NEVER_TUNED_ON,
     FoldFit,
+    LosoRow,
     features,
+    fold_head,
     leave_one_family_out,
     leave_one_source_out,
     loso_rows,
 )
+from refusalkit.evals.parity import PARITY_TOPICS, parity, parity_requests
+
+# the translations distillation learns from leave out what the bench judges in translation
+DISTIL_LEAVES_OUT = PARITY_TOPICS | {COMMONSENSE}
+
+
+def _nothing(row: LosoRow) -> bool:
+    return False
 
 
 def bench_loso(
@@ -25,25 +45,41 @@ def bench_loso(
     classifiers_dir: Path | None = None,
     progress: bool = True,
     distil: bool = False,
+    neutral: bool = False,
 ) -> dict[str, Any]:
     """The leave-one-source-out table for one encoder (`refusalkit bench loso`); with `distil`,
     each fold's head also learns from XSafety's translations labelled by the fold's teacher
-    (evals/distil.py)."""
+    (evals/distil.py); with `neutral`, every view's language directions are projected out
+    first (evals/language.py)."""
     if encoder_name not in ENCODERS:
         raise ConfigError(f"unknown encoder {encoder_name!r}; choose one of {', '.join(ENCODERS)}")
     # read first, so a missing file fails before minutes of embedding
-    parallel = xsafety_parallel(shared_dir) if distil else None
-    fit: FoldFit | None = None
+    parallel = xsafety_parallel(shared_dir, DISTIL_LEAVES_OUT) if distil else None
+    xsafety = shared_dir is not None and (shared_dir / "train" / "xsafety.jsonl").is_file()
+    requests = parity_requests(shared_dir) if xsafety else None
+    project = (
+        neutral_projection(encoder_name, shared_dir, classifiers_dir, progress) if neutral else None
+    )
+
+    def embed(texts: Sequence[str]) -> np.ndarray:
+        vectors = features(encoder_name, texts, classifiers_dir, progress=progress)
+        return vectors if project is None else vectors @ project
+
     rows = loso_rows(shared_dir)
-    vectors = features(encoder_name, [r.text for r in rows], classifiers_dir, progress=progress)
+    vectors = embed([r.text for r in rows])
     if parallel is not None:
-        sources, targets = (
-            features(encoder_name, texts, classifiers_dir, progress=progress)
-            for texts in (parallel.sources, parallel.targets)
-        )
-        fit = distilled_fit(rows, vectors, parallel.targets, sources, targets)
+        sources, targets = (embed(texts) for texts in (parallel.sources, parallel.targets))
+
+    def make_fit(fold_rows: list[LosoRow]) -> FoldFit:
+        if parallel is None:
+            return lambda left_out: fold_head(fold_rows, vectors, left_out)
+        return distilled_fit(fold_rows, vectors, parallel.targets, sources, targets)
+
+    fit = make_fit(rows)
     result = leave_one_source_out(rows, vectors, fit=fit)
     families = leave_one_family_out(rows, vectors, fit=fit)
+    everyday = everyday_held_out_by_language(rows, vectors, make_fit)
+    every_source = fit(_nothing)
     honest = (
         "every fold"
         if "tuned" not in encoder_name.split("+")
@@ -52,9 +88,19 @@ def bench_loso(
     )
     return {
         "encoder": encoder_name,
+        "neutral": neutral,
         "rows": len(rows),
         "honest": honest,
         "distilled_translations": len(parallel.targets) if parallel else 0,
         **result,
         "leave_one_family_out": families,
+        "everyday_held_out_by_language": everyday,
+        **(
+            {
+                "translations_caught_as_english": parity(every_source, embed, requests),
+                "xsafety_commonsense_flagged": commonsense_flagged(every_source, embed, shared_dir),
+            }
+            if requests
+            else {"translations_caught_as_english": "not measured: needs train/xsafety.jsonl"}
+        ),
     }
