@@ -179,3 +179,8 @@ def test_bench_loso_distil_without_xsafety_names_the_file(tmp_path):
 def test_bench_loso_neutral_without_xsafety_names_the_file(tmp_path):
     result = run("bench", "loso", "--neutral", "--data-dir", str(tmp_path))
     assert_one_line_error(result, 2, "xsafety.jsonl is missing")
+
+
+def test_bench_loso_unknown_head_is_one_line_error(tmp_path):
+    result = run("bench", "loso", "--head", "forest", "--data-dir", str(tmp_path))
+    assert_one_line_error(result, 2, "unknown head 'forest'")

@@ -63,12 +63,12 @@ def test_translations_the_teacher_is_unsure_of_teach_nothing(monkeypatch):
     seen: list[np.ndarray] = []
     real_fold_head = loso.fold_head
 
-    def recording(rows_, vectors_, left_out, flagged=0.02, c=1.0, weights=None):
-        head = real_fold_head(rows_, vectors_, left_out, flagged, c, weights)
+    def recording(rows_, vectors_, left_out, flagged=0.02, c=1.0, weights=None, head="logistic"):
+        fitted = real_fold_head(rows_, vectors_, left_out, flagged, c, weights, head)
         if weights is not None:
             seen.append(weights)
-            return head
-        return dataclasses.replace(head, threshold=0.9)  # the teacher flags none of them
+            return fitted
+        return dataclasses.replace(fitted, threshold=0.9)  # the teacher flags none of them
 
     monkeypatch.setattr("refusalkit.evals.distil.fold_head", recording)
     distilled_fit(rows, vectors, texts, sources, targets)(loso.left_out_by(source="foreign"))

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from refusalkit.errors import ConfigError
 from refusalkit.evals import loso
 from refusalkit.evals.loso import LosoRow, features, leave_one_source_out, loso_rows
 
@@ -144,3 +145,29 @@ def test_everyday_prompts_in_other_languages_are_counted_apart():
     fold = result["folds"]["alike_a"]
     assert fold["everyday_test_other_languages_flagged"] == 1.0
     assert fold["everyday_test_flagged"] < 0.1  # 20 of 420 everyday test prompts
+
+
+def test_an_mlp_head_catches_harm_a_linear_head_cannot_separate():
+    """Harm at both ends of one axis, everyday prompts between: no single hyperplane."""
+    rng = np.random.default_rng(0)
+    rows, vectors = [], []
+    for split in ("train", "val", "test"):
+        for i in range(300):
+            rows.append(LosoRow(f"everyday-{split}-{i}", False, "benign", split))
+            vectors.append([rng.normal(0, 0.4), rng.normal(0, 1)])
+    for source, centre in (("low", -3.0), ("high", 3.0), ("also_high", 3.0)):
+        for i in range(150):
+            rows.append(LosoRow(f"{source}-{i}", True, source, "train"))
+            vectors.append([rng.normal(centre, 0.4), rng.normal(0, 1)])
+    array = np.array(vectors)
+    held = np.array([i for i, r in enumerate(rows) if r.harmful])
+    linear = loso.fold_head(rows, array, lambda r: False)
+    mlp = loso.fold_head(rows, array, lambda r: False, head="mlp")
+    assert linear.flags(array[held]).mean() < 0.7
+    assert mlp.flags(array[held]).mean() > 0.95
+
+
+def test_an_unknown_head_is_a_config_error():
+    rows = [LosoRow("a", True, "x", "train"), LosoRow("b", False, "benign", "val")]
+    with pytest.raises(ConfigError, match="unknown head 'forest'; choose one of logistic, mlp"):
+        loso.fold_head(rows, np.zeros((2, 2)), lambda r: False, head="forest")

@@ -187,6 +187,10 @@ def bench_loso_command(
             "XSafety and MGSM, same content in each language), so a head cannot read language."
         ),
     ] = False,
+    head: Annotated[
+        str,
+        typer.Option(help="The folds' heads: logistic, or mlp (one hidden layer of 256)."),
+    ] = "logistic",
     as_json: JsonOption = False,
 ) -> None:
     """Leave-one-source-out: recall on each harmful source a linear head never saw, at 2% of
@@ -196,5 +200,6 @@ def bench_loso_command(
 
     directory = eval_data_dir(data_dir)
     print_result(
-        bench_loso(encoder, directory, classifiers, distil=distil, neutral=neutral), as_json
+        bench_loso(encoder, directory, classifiers, distil=distil, neutral=neutral, head=head),
+        as_json,
     )

@@ -75,6 +75,7 @@ def distilled_fit(
     source_vectors: np.ndarray,
     target_vectors: np.ndarray,
     flagged: float = EVERYDAY_FLAGGED,
+    head: str = "logistic",
 ) -> FoldFit:
     """A fold fit whose head learns from the fold's rows and the translations, labelled by the
     fold's teacher on their sources (`leave_one_source_out(..., fit=...)`)."""
@@ -82,7 +83,7 @@ def distilled_fit(
     stacked = np.vstack([vectors, target_vectors])
 
     def fit(left_out: LeftOut) -> FoldHead:
-        teacher = fold_head(rows, vectors, left_out, flagged)
+        teacher = fold_head(rows, vectors, left_out, flagged, head=head)
         scores = teacher.scores(source_vectors)
         verdicts = scores >= teacher.threshold
         everyday_high = np.quantile(teacher.scores(vectors[val]), UNSURE_QUANTILE)
@@ -92,6 +93,6 @@ def distilled_fit(
             for t, v in zip(targets, verdicts, strict=True)
         ]
         weights = np.concatenate([np.ones(len(rows)), np.where(unsure, 0.0, TRANSLATION_WEIGHT)])
-        return fold_head(rows + added, stacked, left_out, flagged, weights=weights)
+        return fold_head(rows + added, stacked, left_out, flagged, weights=weights, head=head)
 
     return fit

@@ -223,6 +223,24 @@ class FoldHead:
         return self.scores(vectors) >= self.threshold
 
 
+HEADS = ("logistic", "mlp")
+MLP_HIDDEN = 256
+
+
+def _classifier(kind: str, c: float) -> Any:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neural_network import MLPClassifier
+
+    if kind == "logistic":
+        return LogisticRegression(C=c, max_iter=3000)
+    if kind == "mlp":
+        # early stopping on a tenth of the fold's own rows, never the left-out source
+        return MLPClassifier(
+            (MLP_HIDDEN,), alpha=1e-3, early_stopping=True, random_state=SEED, max_iter=200
+        )
+    raise ConfigError(f"unknown head {kind!r}; choose one of {', '.join(HEADS)}")
+
+
 def fold_head(
     rows: list[LosoRow],
     vectors: np.ndarray,
@@ -230,22 +248,29 @@ def fold_head(
     flagged: float = EVERYDAY_FLAGGED,
     c: float = 1.0,
     weights: np.ndarray | None = None,
+    head: str = "logistic",
 ) -> FoldHead:
-    """A head trained on every row but the everyday prompts' val/test splits and the rows
-    `left_out` (each row counting `weights[i]`, 1 by default), thresholded to flag `flagged`
-    of the everyday validation split."""
-    from sklearn.linear_model import LogisticRegression
-
+    """A head (`logistic` or `mlp`, one hidden layer) trained on every row but the everyday
+    prompts' val/test splits and the rows `left_out`, the two classes balanced by their row
+    counts and each row also counting `weights[i]` (1 by default), thresholded to flag
+    `flagged` of the everyday validation split."""
     val = [i for i, r in enumerate(rows) if r.source == EVERYDAY and r.split == "val"]
-    train = [
-        i
-        for i, r in enumerate(rows)
-        if not left_out(r) and not (r.source == EVERYDAY and r.split != "train")
-    ]
+    train = np.array(
+        [
+            i
+            for i, r in enumerate(rows)
+            if not left_out(r) and not (r.source == EVERYDAY and r.split != "train")
+        ]
+    )
     labels = np.array([r.harmful for r in rows])
-    head = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
-    head.fit(vectors[train], labels[train], None if weights is None else weights[train])
-    return FoldHead(head, threshold_at_fpr(head.predict_proba(vectors[val])[:, 1], flagged))
+    row_weights = np.ones(len(rows)) if weights is None else weights
+    # sklearn's class_weight="balanced" (by row counts), times the rows' own weights
+    harmful = labels[train]
+    share = np.where(harmful, harmful.mean(), 1 - harmful.mean())
+    balanced = row_weights[train] / (2 * share)
+    model = _classifier(head, c)
+    model.fit(vectors[train], harmful, balanced)
+    return FoldHead(model, threshold_at_fpr(model.predict_proba(vectors[val])[:, 1], flagged))
 
 
 LeftOut = Callable[[LosoRow], bool]

@@ -20,6 +20,7 @@ from refusalkit.evals.everyday_languages import (
 from refusalkit.evals.language import neutral_projection
 from refusalkit.evals.loso import (
     ENCODERS,
+    HEADS,
     NEVER_TUNED_ON,
     FoldFit,
     LosoRow,
@@ -46,13 +47,16 @@ def bench_loso(
     progress: bool = True,
     distil: bool = False,
     neutral: bool = False,
+    head: str = "logistic",
 ) -> dict[str, Any]:
     """The leave-one-source-out table for one encoder (`refusalkit bench loso`); with `distil`,
     each fold's head also learns from XSafety's translations labelled by the fold's teacher
     (evals/distil.py); with `neutral`, every view's language directions are projected out
-    first (evals/language.py)."""
+    first (evals/language.py); `head` is `logistic` or `mlp` (one hidden layer)."""
     if encoder_name not in ENCODERS:
         raise ConfigError(f"unknown encoder {encoder_name!r}; choose one of {', '.join(ENCODERS)}")
+    if head not in HEADS:
+        raise ConfigError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
     # read first, so a missing file fails before minutes of embedding
     parallel = xsafety_parallel(shared_dir, DISTIL_LEAVES_OUT) if distil else None
     xsafety = shared_dir is not None and (shared_dir / "train" / "xsafety.jsonl").is_file()
@@ -72,8 +76,8 @@ def bench_loso(
 
     def make_fit(fold_rows: list[LosoRow]) -> FoldFit:
         if parallel is None:
-            return lambda left_out: fold_head(fold_rows, vectors, left_out)
-        return distilled_fit(fold_rows, vectors, parallel.targets, sources, targets)
+            return lambda left_out: fold_head(fold_rows, vectors, left_out, head=head)
+        return distilled_fit(fold_rows, vectors, parallel.targets, sources, targets, head=head)
 
     fit = make_fit(rows)
     result = leave_one_source_out(rows, vectors, fit=fit)
@@ -89,6 +93,7 @@ def bench_loso(
     return {
         "encoder": encoder_name,
         "neutral": neutral,
+        "head": head,
         "rows": len(rows),
         "honest": honest,
         "distilled_translations": len(parallel.targets) if parallel else 0,
