@@ -114,7 +114,8 @@ def test_wrapped_rows_train_but_are_never_judged():
     assert "wrap" not in families["folds"]  # a family of wrapped rows only is no fold
 
 
-def test_a_row_weighted_zero_teaches_the_head_nothing():
+@pytest.mark.parametrize("head", ["logistic", "mlp"])
+def test_a_row_weighted_zero_teaches_the_head_nothing(head):
     rows, vectors = _toy()
     taught = [LosoRow(f"t{i}", True, "extra", "train", added=True) for i in range(150)]
     far = np.tile([0, 0, 3.0, 0], (150, 1))  # teaches the "apart" kind of harm
@@ -122,8 +123,9 @@ def test_a_row_weighted_zero_teaches_the_head_nothing():
     left_out = loso.left_out_by(source="apart")
     apart = stacked[[i for i, r in enumerate(both) if r.source == "apart"]]
     weighted = np.array([0.0 if r.added else 1.0 for r in both])
-    assert loso.fold_head(both, stacked, left_out).flags(apart).mean() > 0.9
-    assert loso.fold_head(both, stacked, left_out, weights=weighted).flags(apart).mean() < 0.2
+    assert loso.fold_head(both, stacked, left_out, head=head).flags(apart).mean() > 0.9
+    unweighted = loso.fold_head(both, stacked, left_out, weights=weighted, head=head)
+    assert unweighted.flags(apart).mean() < 0.2
 
 
 def test_joined_views_stack_each_view_cached_on_its_own(tmp_path, monkeypatch):

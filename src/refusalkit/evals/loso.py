@@ -268,8 +268,10 @@ def fold_head(
     harmful = labels[train]
     share = np.where(harmful, harmful.mean(), 1 - harmful.mean())
     balanced = row_weights[train] / (2 * share)
+    # a row weighted 0 teaches nothing, and an MLP minibatch of only such rows cannot be scored
+    kept = balanced > 0
     model = _classifier(head, c)
-    model.fit(vectors[train], harmful, balanced)
+    model.fit(vectors[train[kept]], harmful[kept], balanced[kept])
     return FoldHead(model, threshold_at_fpr(model.predict_proba(vectors[val])[:, 1], flagged))
 
 
