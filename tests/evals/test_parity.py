@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from refusalkit.evals.distil import xsafety_parallel
-from refusalkit.evals.parity import PARITY_TOPICS, SAMPLE, parity, parity_requests
+from refusalkit.evals.parity import PARITY_TOPICS, SAMPLE, caught_in_translation, parity_requests
 
 
 def _sample() -> list[dict]:
@@ -63,9 +63,9 @@ def test_parity_reports_each_languages_shortfall_against_english():
     def embed(texts):
         return np.array(caught[texts[0]])[:, None]
 
-    result = parity(_Head(), embed, requests)  # type: ignore[arg-type]
+    result = caught_in_translation(_Head(), embed, requests)  # type: ignore[arg-type]
     assert result["recall"] == {"en": 1.0, "fr": 0.75, "de": 0.25, "es": 1.0, "ja": 1.0}
     assert result["short_of_english"]["de"] == 0.75
     assert result["bar_languages_within"] is False
     requests["fr"] = requests["de"] = ["a"] * 4
-    assert parity(_Head(), embed, requests)["bar_languages_within"] is True  # type: ignore[arg-type]
+    assert caught_in_translation(_Head(), embed, requests)["bar_languages_within"] is True  # type: ignore[arg-type]

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from refusalkit.evals.loso import left_out_by as left_out_by
     from refusalkit.evals.loso import loso_rows as loso_rows
     from refusalkit.evals.loso_bench import bench_loso as bench_loso
-    from refusalkit.evals.parity import parity as parity
+    from refusalkit.evals.parity import caught_in_translation as caught_in_translation
     from refusalkit.evals.parity import parity_requests as parity_requests
     from refusalkit.evals.quickstart import run_quickstart as run_quickstart
     from refusalkit.evals.replicas import bench_replicas as bench_replicas
@@ -60,7 +60,7 @@ _FACE = {
     "features": "refusalkit.evals.loso",
     "leave_one_source_out": "refusalkit.evals.loso",
     "loso_rows": "refusalkit.evals.loso",
-    "parity": "refusalkit.evals.parity",
+    "caught_in_translation": "refusalkit.evals.parity",
     "parity_requests": "refusalkit.evals.parity",
     "run_quickstart": "refusalkit.evals.quickstart",
     "bench_replicas": "refusalkit.evals.replicas",

@@ -30,7 +30,7 @@ from refusalkit.evals.loso import (
     leave_one_source_out,
     loso_rows,
 )
-from refusalkit.evals.parity import PARITY_TOPICS, parity, parity_requests
+from refusalkit.evals.parity import PARITY_TOPICS, caught_in_translation, parity_requests
 
 # the translations distillation learns from leave out what the bench judges in translation
 DISTIL_LEAVES_OUT = PARITY_TOPICS | {COMMONSENSE}
@@ -84,6 +84,7 @@ def bench_loso(
     families = leave_one_family_out(rows, vectors, fit=fit)
     everyday = everyday_held_out_by_language(rows, vectors, make_fit)
     every_source = fit(_nothing)
+    caught = caught_in_translation(every_source, embed, requests) if requests else None
     honest = (
         "every fold"
         if "tuned" not in encoder_name.split("+")
@@ -102,7 +103,7 @@ def bench_loso(
         "everyday_held_out_by_language": everyday,
         **(
             {
-                "translations_caught_as_english": parity(every_source, embed, requests),
+                "translations_caught_as_english": caught,
                 "xsafety_commonsense_flagged": commonsense_flagged(every_source, embed, shared_dir),
             }
             if requests

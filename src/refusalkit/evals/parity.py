@@ -39,7 +39,7 @@ def parity_requests(shared_dir: Path | None) -> dict[str, list[str]]:
     }
 
 
-def parity(
+def caught_in_translation(
     head: FoldHead,
     embed: Callable[[Sequence[str]], np.ndarray],
     requests: dict[str, list[str]],
