@@ -57,15 +57,16 @@ class _Head:
 
 
 def test_parity_reports_each_languages_shortfall_against_english():
-    requests = {"en": ["a"] * 4, "fr": ["b"] * 4, "de": ["c"] * 4, "es": ["a"] * 4, "ja": ["a"] * 4}
-    caught = {"a": [1.0, 1, 1, 1], "b": [1.0, 1, 1, -1], "c": [1.0, -1, -1, -1]}
+    # each text says whether the head flags it: "+" flagged, "-" not
+    all_caught, three, one = ["+a", "+b", "+c", "+d"], ["+a", "+b", "+c", "-d"], ["+a"] + ["-"] * 3
+    requests = {"en": all_caught, "fr": three, "de": one, "es": all_caught, "ja": all_caught}
 
     def embed(texts):
-        return np.array(caught[texts[0]])[:, None]
+        return np.array([[1.0 if t.startswith("+") else -1.0] for t in texts])
 
     result = caught_in_translation(_Head(), embed, requests)  # type: ignore[arg-type]
     assert result["recall"] == {"en": 1.0, "fr": 0.75, "de": 0.25, "es": 1.0, "ja": 1.0}
     assert result["short_of_english"]["de"] == 0.75
     assert result["bar_languages_within"] is False
-    requests["fr"] = requests["de"] = ["a"] * 4
+    requests["fr"] = requests["de"] = all_caught
     assert caught_in_translation(_Head(), embed, requests)["bar_languages_within"] is True  # type: ignore[arg-type]

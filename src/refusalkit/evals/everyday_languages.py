@@ -15,6 +15,7 @@ import numpy as np
 
 from refusalkit.evals.distil import xsafety_rows
 from refusalkit.evals.loso import EVERYDAY, FoldFit, FoldHead, LosoRow
+from refusalkit.evals.parity import flagged_by_language
 
 COMMONSENSE = "commonsense"  # XSafety's topic
 # the held-out language's everyday prompts: neither trained on nor setting a threshold
@@ -57,7 +58,4 @@ def commonsense_flagged(
     for row in xsafety_rows(shared_dir):
         if row["topic"] == COMMONSENSE:
             by_language[row["lang"]].append(row["prompt"])
-    return {
-        lang: round(float(head.flags(embed(texts)).mean()), 4)
-        for lang, texts in sorted(by_language.items())
-    }
+    return flagged_by_language(head, embed, by_language)

@@ -55,18 +55,17 @@ def neutral_projection(
 ) -> np.ndarray:
     """The matrix that takes each part of a (joined) view's vectors off its language
     directions: `features(encoder_name, texts) @ neutral_projection(encoder_name, …)`."""
-    groups = parallel_groups(shared_dir)
+    groups = [g for g in parallel_groups(shared_dir).values() if ENGLISH in g]
+    keys = [(i, lang) for i, group in enumerate(groups) for lang in group]
+    texts = [t for i, lang in keys for t in groups[i][lang]]
+    ends = np.cumsum([len(groups[i][lang]) for i, lang in keys])
     blocks = []
     for part in encoder_name.split("+"):
-        directions = [
-            language_directions(
-                {
-                    lang: features(part, texts, classifiers_dir, progress=progress)
-                    for lang, texts in by_language.items()
-                }
-            )
-            for by_language in groups.values()
-            if ENGLISH in by_language
-        ]
+        # one call per view: each call reads the vector cache from disk
+        vectors = features(part, texts, classifiers_dir, progress=progress)
+        by_group: list[dict[str, np.ndarray]] = [{} for _ in groups]
+        for (i, lang), end in zip(keys, ends, strict=True):
+            by_group[i][lang] = vectors[end - len(groups[i][lang]) : end]
+        directions = [language_directions(by_language) for by_language in by_group]
         blocks.append(projection_without(np.vstack(directions)))
     return np.asarray(block_diag(*blocks), dtype=np.float32)

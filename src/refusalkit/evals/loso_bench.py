@@ -83,8 +83,15 @@ def bench_loso(
     result = leave_one_source_out(rows, vectors, fit=fit)
     families = leave_one_family_out(rows, vectors, fit=fit)
     everyday = everyday_held_out_by_language(rows, vectors, make_fit)
-    every_source = fit(_nothing)
-    caught = caught_in_translation(every_source, embed, requests) if requests else None
+    in_translation: dict[str, Any] = {
+        "translations_caught_as_english": "not measured: needs train/xsafety.jsonl"
+    }
+    if requests:
+        every_source = fit(_nothing)
+        in_translation = {
+            "translations_caught_as_english": caught_in_translation(every_source, embed, requests),
+            "xsafety_commonsense_flagged": commonsense_flagged(every_source, embed, shared_dir),
+        }
     honest = (
         "every fold"
         if "tuned" not in encoder_name.split("+")
@@ -101,12 +108,5 @@ def bench_loso(
         **result,
         "leave_one_family_out": families,
         "everyday_held_out_by_language": everyday,
-        **(
-            {
-                "translations_caught_as_english": caught,
-                "xsafety_commonsense_flagged": commonsense_flagged(every_source, embed, shared_dir),
-            }
-            if requests
-            else {"translations_caught_as_english": "not measured: needs train/xsafety.jsonl"}
-        ),
+        **in_translation,
     }

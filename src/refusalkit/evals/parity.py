@@ -39,15 +39,29 @@ def parity_requests(shared_dir: Path | None) -> dict[str, list[str]]:
     }
 
 
+def flagged_by_language(
+    head: FoldHead,
+    embed: Callable[[Sequence[str]], np.ndarray],
+    texts_by_language: dict[str, list[str]],
+) -> dict[str, float]:
+    """The share of each language's texts the head flags (all embedded in one call: each call
+    reads the vector cache from disk)."""
+    languages = sorted(texts_by_language)
+    flags = head.flags(embed([t for lang in languages for t in texts_by_language[lang]]))
+    ends = np.cumsum([len(texts_by_language[lang]) for lang in languages])
+    return {
+        lang: round(float(flags[end - len(texts_by_language[lang]) : end].mean()), 4)
+        for lang, end in zip(languages, ends, strict=True)
+    }
+
+
 def caught_in_translation(
     head: FoldHead,
     embed: Callable[[Sequence[str]], np.ndarray],
     requests: dict[str, list[str]],
 ) -> dict[str, Any]:
     """Recall on each language's requests, and how far each falls short of English's."""
-    recall = {
-        lang: round(float(head.flags(embed(texts)).mean()), 4) for lang, texts in requests.items()
-    }
+    recall = flagged_by_language(head, embed, requests)
     gaps = {lang: round(recall["en"] - r, 4) for lang, r in recall.items() if lang != "en"}
     return {
         "requests": len(requests["en"]),
