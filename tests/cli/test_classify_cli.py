@@ -142,6 +142,10 @@ def test_retraining_one_part_names_the_part_and_needs_classifiers(tmp_path):
     assert_one_line_error(missing, 1, "nothing")
     both = run(*args, "--out", str(tmp_path), "--second-stage-only", "--exchange-reader-only")
     assert_one_line_error(both, 2, "choose one")
+    both = run(*args, "--out", str(tmp_path), "--input-head-only", "--second-stage-only")
+    assert_one_line_error(both, 2, "choose one")
+    unknown = run(*args, "--out", str(tmp_path), "--input-head", "deep", "--input-head-only")
+    assert_one_line_error(unknown, 2, "unknown --input-head 'deep'")
 
 
 def test_classify_takes_a_guard_model_spec(tmp_path):

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from refusalkit.classifiers.first_stage.encoder import WindowSpec
-from refusalkit.classifiers.first_stage.heads import LinearHead
+from refusalkit.classifiers.first_stage.heads import Head, LinearHead, load_head
 from refusalkit.constitution import Constitution, load_constitution
 from refusalkit.errors import ConfigError, ModelNotFoundError
 
@@ -50,6 +50,7 @@ class Meta:
     adapter: str | None = None  # LoRA folder of the tuned encoder, inside the artifact dir
     # the output head also reads prompt ⊙ window (encoder.exchange_features); older: False
     exchange_product: bool = False
+    input_head: str = "linear"  # or "mlp": one ReLU hidden layer (heads.MlpHead)
 
     @classmethod
     def from_dict(cls, data: dict) -> Meta:
@@ -63,7 +64,7 @@ class Meta:
 class Artifacts:
     directory: Path
     meta: Meta
-    input_head: LinearHead
+    input_head: Head  # linear, or one hidden layer (`refusalkit train --input-head mlp`)
     output_head: LinearHead
     calibration: Calibration
     constitution: Constitution
@@ -90,7 +91,7 @@ class Artifacts:
         return cls(
             path,
             meta,
-            LinearHead.load(path / "input_head.npz"),
+            load_head(path / "input_head.npz"),
             LinearHead.load(path / "output_head.npz"),
             calibration,
             load_constitution(path / "constitution.yaml"),

@@ -52,6 +52,18 @@ def train_command(
             help="Add the shipped plain carry-outs (data/generated) to the exchange reader's rows."
         ),
     ] = True,
+    input_head: Annotated[
+        str,
+        typer.Option(help="The first stage's input head: linear, or mlp (one hidden layer)."),
+    ] = "linear",
+    input_head_only: Annotated[
+        bool,
+        typer.Option(
+            "--input-head-only",
+            help="Refit only the input head of the classifiers in OUT (its encoder kept), then "
+            "re-choose the second stage's band and the exchange veto.",
+        ),
+    ] = False,
     second_stage_only: Annotated[
         bool,
         typer.Option(
@@ -68,6 +80,7 @@ def train_command(
     ] = False,
 ) -> None:
     """Train the input and streaming output classifiers for a constitution."""
+    from refusalkit.classifiers.training.input_head import INPUT_HEADS
     from refusalkit.classifiers.training.train import TrainOptions, retrain_part, train
     from refusalkit.datasets.public import default_public_dir
     from refusalkit.errors import ConfigError
@@ -89,10 +102,19 @@ def train_command(
         tune_epochs=epochs,
         public=public_dir,
         carry_outs=carry_outs_path,
+        input_head=input_head,
     )
-    if second_stage_only and exchange_reader_only:
-        raise ConfigError("--second-stage-only and --exchange-reader-only: choose one")
-    if second_stage_only:
+    if input_head not in INPUT_HEADS:
+        raise ConfigError(
+            f"unknown --input-head {input_head!r}; choose one of {', '.join(INPUT_HEADS)}"
+        )
+    if input_head_only + second_stage_only + exchange_reader_only > 1:
+        raise ConfigError(
+            "--input-head-only, --second-stage-only and --exchange-reader-only: choose one"
+        )
+    if input_head_only:
+        metrics = retrain_part(options, "input_head")
+    elif second_stage_only:
         metrics = retrain_part(options, "second_stage")
     elif exchange_reader_only:
         metrics = retrain_part(options, "exchange_reader")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from refusalkit.faces import lazy_face
 
 if TYPE_CHECKING:
+    from refusalkit.classifiers.training.input_head import threshold_at_fpr as threshold_at_fpr
     from refusalkit.classifiers.training.options import TrainOptions as TrainOptions
     from refusalkit.classifiers.training.rows import nearest_category as nearest_category
     from refusalkit.classifiers.training.rows import public_rows as public_rows
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     )
     from refusalkit.classifiers.training.train import output_features as output_features
     from refusalkit.classifiers.training.train import retrain_part as retrain_part
-    from refusalkit.classifiers.training.train import threshold_at_fpr as threshold_at_fpr
     from refusalkit.classifiers.training.train import with_benign_prompts as with_benign_prompts
     from refusalkit.classifiers.training.tune import TuneExample as TuneExample
     from refusalkit.classifiers.training.tune import TuneOptions as TuneOptions
@@ -43,7 +43,7 @@ _FACE = {
     "first_stage_features": "refusalkit.classifiers.training.second_stage",
     "output_features": "refusalkit.classifiers.training.train",
     "retrain_part": "refusalkit.classifiers.training.train",
-    "threshold_at_fpr": "refusalkit.classifiers.training.train",
+    "threshold_at_fpr": "refusalkit.classifiers.training.input_head",
     "with_benign_prompts": "refusalkit.classifiers.training.train",
     "TuneExample": "refusalkit.classifiers.training.tune",
     "TuneOptions": "refusalkit.classifiers.training.tune",

@@ -11,6 +11,8 @@ from refusalkit.classifiers.training.options import TrainOptions
 from refusalkit.datasets.checkout import checkout_root
 from refusalkit.weights import SECOND_ENCODER_NAME
 
+INPUT_HEAD_NAMES = {"linear": "linear softmax", "mlp": "softmax over one hidden layer of 256 ReLU"}
+
 
 def _shown(path: Path) -> str:
     """A path as the card shows it: relative to the checkout when inside it (no machine paths)."""
@@ -27,7 +29,8 @@ def write_card(
         f"# Constitutional classifiers: {meta.constitution}",
         "",
         f"- constitution hash: `{meta.constitution_hash}`",
-        f"- encoder: {meta.encoder}; heads: linear softmax (input), linear streaming head "
+        f"- encoder: {meta.encoder}; heads: {INPUT_HEAD_NAMES[meta.input_head]} (input), "
+        "linear streaming head "
         "trained towards max-so-far on [prompt, window, prompt ⊙ window] (output)",
         f"- data: `{meta.data}` ({counts['input']} input and {counts['output']} output train rows)"
         + (f" plus the public rows in `{_shown(options.public)}`" if options.public else ""),

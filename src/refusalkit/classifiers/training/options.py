@@ -23,3 +23,5 @@ class TrainOptions:
     # Input threshold: flag at most these shares of everyday and of look-alike validation rows.
     everyday_fpr: float = 0.02
     lookalike_fpr: float = 0.05
+    # the first stage's input head over the tuned windows: "linear" or "mlp" (one hidden layer)
+    input_head: str = "linear"

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from refusalkit.classifiers.artifacts import Artifacts, Calibration, Meta, Thresholds
 from refusalkit.classifiers.constitutional import ConstitutionalClassifiers
@@ -23,9 +22,19 @@ from refusalkit.classifiers.first_stage.encoder import (
     prompt_window,
     stream_windows,
 )
-from refusalkit.classifiers.first_stage.heads import balanced_weights, fit_softmax, fit_streaming
+from refusalkit.classifiers.first_stage.heads import fit_streaming
 from refusalkit.classifiers.training.card import write_card
 from refusalkit.classifiers.training.evaluate import evaluate
+from refusalkit.classifiers.training.input_head import (
+    INPUT_WINDOW,
+    SKIP_FAMILIES_IN_INPUT_TRAINING,
+    embed_windows,
+    fit_input_head,
+    input_features,
+    input_threshold,
+    refit_input_head,
+    threshold_at_fpr,
+)
 from refusalkit.classifiers.training.options import TrainOptions
 from refusalkit.classifiers.training.rows import (
     public_rows,
@@ -34,7 +43,6 @@ from refusalkit.classifiers.training.rows import (
     splits_with_public,
 )
 from refusalkit.classifiers.training.second_stage import (
-    EVERYDAY_SOURCES,
     CascadeTargets,
     train_second_stage,
 )
@@ -45,44 +53,15 @@ from refusalkit.errors import ConfigError
 
 __all__ = ["TrainOptions", "retrain_part", "train"]
 
-INPUT_WINDOW = WindowSpec(size=128, stride=96)
 OUTPUT_WINDOW = WindowSpec(size=64, stride=16)
 CHECK_EVERY = 16
-# Long padded inputs are left out of training: which of their windows holds the payload is
-# unknown, and at run time the max over windows finds it anyway.
-SKIP_FAMILIES_IN_INPUT_TRAINING = {"padding"}
-
-
-def _embed_windows(
-    encoder: TextEncoder, windows: list[list[int]], desc: str, progress: bool
-) -> np.ndarray:
-    chunks = [windows[i : i + 512] for i in range(0, len(windows), 512)]
-    parts = [
-        encoder.embed_ids(chunk)
-        for chunk in tqdm(chunks, desc=f"embedding {desc}", unit="chunk", disable=not progress)
-    ]
-    return np.concatenate(parts) if parts else np.zeros((0, encoder.dim), dtype=np.float32)
-
-
-def input_features(
-    encoder: TextEncoder, rows: Sequence[dict], classes: list[str], progress: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    windows: list[list[int]] = []
-    labels: list[int] = []
-    for row in rows:
-        if row["transform_family"] in SKIP_FAMILIES_IN_INPUT_TRAINING:
-            continue
-        for window in input_windows(encoder, row["text"], INPUT_WINDOW):
-            windows.append(window)
-            labels.append(classes.index(row["category"]))
-    return _embed_windows(encoder, windows, "input windows", progress), np.array(labels)
 
 
 def output_features(
     encoder: TextEncoder, rows: Sequence[dict], classes: list[str], progress: bool
 ) -> tuple[list[np.ndarray], np.ndarray]:
     prompts = [prompt_window(encoder, r["prompt"], INPUT_WINDOW.size) for r in rows]
-    prompt_vectors = _embed_windows(encoder, prompts, "prompts", progress)
+    prompt_vectors = embed_windows(encoder, prompts, "prompts", progress)
     all_windows: list[list[int]] = []
     spans: list[tuple[int, int]] = []
     for row in rows:
@@ -90,7 +69,7 @@ def output_features(
         windows = stream_windows(ids, CHECK_EVERY, OUTPUT_WINDOW.size)
         spans.append((len(all_windows), len(all_windows) + len(windows)))
         all_windows += windows
-    window_vectors = _embed_windows(encoder, all_windows, "response windows", progress)
+    window_vectors = embed_windows(encoder, all_windows, "response windows", progress)
     sequences = [
         exchange_features(prompt_vectors[i], window_vectors[start:end], with_product=True)
         for i, (start, end) in enumerate(spans)
@@ -180,28 +159,6 @@ def for_tuning(rows: Sequence[dict], seed: int) -> list[dict]:
     ]
 
 
-def input_threshold(scores: Sequence[float], rows: Sequence[dict], options: TrainOptions) -> float:
-    """The smallest threshold that keeps both benign validation pools under their targets."""
-    everyday = [s for s, r in zip(scores, rows, strict=True) if r["source"] in EVERYDAY_SOURCES]
-    lookalike = [
-        s for s, r in zip(scores, rows, strict=True) if r["source"] not in EVERYDAY_SOURCES
-    ]
-    return max(
-        threshold_at_fpr(everyday, options.everyday_fpr) if everyday else 0.0,
-        threshold_at_fpr(lookalike, options.lookalike_fpr) if lookalike else 0.0,
-    )
-
-
-def threshold_at_fpr(benign_scores: Sequence[float], target_fpr: float) -> float:
-    """The smallest threshold that flags at most target_fpr of the benign pool (score ≥
-    threshold flags); above a score of exactly 1.0 when that is where the budget ends."""
-    scores = np.sort(np.asarray(benign_scores))[::-1]
-    allowed = int(np.floor(target_fpr * len(scores)))
-    if allowed >= len(scores):
-        return 0.0
-    return float(np.nextafter(scores[allowed], np.inf))
-
-
 def train(options: TrainOptions) -> dict[str, Any]:
     started = time.perf_counter()
     constitution_path = resolve_constitution_path(options.constitution)
@@ -242,13 +199,7 @@ def train(options: TrainOptions) -> dict[str, Any]:
 
     train_in = [r for r in train_rows if r["stage"] == "input"]
     x_in, y_in = input_features(encoder, train_in, input_classes, options.progress)
-    input_head = fit_softmax(
-        x_in,
-        y_in,
-        input_classes,
-        seed=options.seed,
-        class_weight=balanced_weights(y_in, len(input_classes)),
-    )
+    input_head = fit_input_head(x_in, y_in, input_classes, options)
 
     train_out = [r for r in train_rows if r["stage"] == "output"]
     sequences, y_out = output_features(encoder, train_out, output_classes, options.progress)
@@ -273,6 +224,7 @@ def train(options: TrainOptions) -> dict[str, Any]:
         seed=options.seed,
         data=str(options.data),
         exchange_product=True,
+        input_head=options.input_head,
     )
     uncalibrated = Calibration(options.target_fpr, Thresholds(0.5), Thresholds(0.5))
     artifacts = Artifacts(options.out, meta, input_head, output_head, uncalibrated, constitution)
@@ -349,7 +301,7 @@ def _train_second_stage(
 
 
 def retrain_part(options: TrainOptions, part: str) -> dict[str, Any]:
-    """Train only `part` ("second_stage" or "exchange_reader") of the classifiers in
+    """Train only `part` ("input_head", "second_stage" or "exchange_reader") of the classifiers in
     `options.out`, everything else kept, on the same rows `train` would give it; metrics and
     card redone."""
     started = time.perf_counter()
@@ -365,8 +317,22 @@ def retrain_part(options: TrainOptions, part: str) -> dict[str, Any]:
         if (options.out / "metrics.json").is_file()
         else {}
     )
-    reports = {k: previous.get(k) for k in ("second_stage", "exchange_reader")}
-    if part == "second_stage":
+    reports: dict[str, Any] = {
+        k: previous.get(k) for k in ("input_head", "second_stage", "exchange_reader")
+    }
+    if part == "input_head":
+        train_in = [r for r in train_rows if r["stage"] == "input"]
+        refit = refit_input_head(classifiers, train_in, val_rows, options)
+        # what the refit re-chose replaces the stale parts of the earlier reports
+        if "second_stage" in refit:
+            reports["second_stage"] = {
+                **(reports["second_stage"] or {}),
+                **refit.pop("second_stage"),
+            }
+        if "veto" in refit and reports["exchange_reader"]:
+            reports["exchange_reader"]["veto"] = refit["veto"]
+        reports[part] = refit
+    elif part == "second_stage":
         train_in = [r for r in train_rows if r["stage"] == "input"]
         reports[part] = _train_second_stage(classifiers, train_in, val_rows, options)
     else:
