@@ -24,6 +24,8 @@ def test_every_label_in_the_copied_data_has_a_mapping():
     assert {r["types_of_harm"] for r in _raw("do_not_answer")} <= set(public_data.DNA_HARM)
     for row in _raw("multijail"):
         public_data.multijail_category(row["tags"])  # raises when a tag set has no category
+    categories = {r["category"] for r in _raw("harmful_more") if r.get("category")}
+    assert categories <= set(public_data.HARMFUL_MORE_CATEGORY)
 
 
 def test_mapped_categories_are_restricted_categories_of_the_general_constitution():
@@ -33,6 +35,7 @@ def test_mapped_categories_are_restricted_categories_of_the_general_constitution
         set(public_data.AART_CRIME.values())
         | set(public_data.MULTIJAIL_TAG.values())
         | {v for v in public_data.DNA_HARM.values() if v not in (None, public_data.HARMLESS)}
+        | {v for v in public_data.HARMFUL_MORE_CATEGORY.values() if v is not None}
     )
     assert mapped <= restricted
     assert public_data.EVERYDAY in {c.id for c in constitution.permitted}
@@ -80,9 +83,13 @@ def test_copy_sources_round_trips_and_names_a_missing_folder(tmp_path):
     for s in public_data.SOURCES:
         (source / s.file).write_text('{"prompt": "hi"}\n')
     (source / "licenses" / "X.LICENSE").write_text("MIT")
+    kept, dropped = '{"prompt": "a", "source": "HarmBench"}\n', '{"source": "MaliciousInstruct"}\n'
+    (source / "harmful_more.jsonl").write_text(kept + dropped)
     target = public_data.copy_sources(source, tmp_path / "dst")
     with gzip.open(target / "aart.jsonl.gz", "rt") as handle:
         assert handle.read() == '{"prompt": "hi"}\n'
+    with gzip.open(target / "harmful_more.jsonl.gz", "rt") as handle:
+        assert handle.read() == kept  # a source whose licence is not stated is not copied
     assert (target / "licenses" / "X.LICENSE").read_text() == "MIT"
     with pytest.raises(public_data.ConfigError, match="missing"):
         public_data.copy_sources(tmp_path / "nowhere", tmp_path / "dst2")
@@ -136,3 +143,18 @@ def test_refusal_voices_are_labelled_by_refusal_phrase_except_the_rows_read_by_h
     for row in rows:
         assert (row["level"] == "compliance") == (row["group"] is None)
     assert not any(r["source"] == "refusal_voices" for r in public_data.answer_rows())
+
+
+def test_more_harmful_requests_join_the_input_rows_but_not_the_encoders_tuning():
+    from refusalkit.classifiers.training.train import for_tuning
+
+    rows = public_data.input_rows()
+    by_source = Counter(r["source"] for r in rows if r["label"] == "harmful")
+    assert by_source["StrongREJECT"] > 250 and by_source["HarmBench"] > 250
+    assert 30 <= by_source["jailbreakbench"] <= 60  # distinct behaviours, not one per voice
+    assert "MaliciousInstruct" not in by_source
+    mapped = {r["category"] for r in rows if r["source"] == "HarmBench"}
+    assert "cyber_attacks" in mapped and None in mapped  # None: the nearest, at training
+    tuned = {r["source"] for r in for_tuning(rows, seed=0)}
+    assert not tuned & public_data.HEAD_ONLY_SOURCES
+    assert "aart" in tuned

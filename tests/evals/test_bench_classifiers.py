@@ -54,8 +54,9 @@ def test_the_bench_reads_any_guard_model_through_the_protocol():
     assert result["exchanges"] == judge.asked["exchange"] == judge.asked["output"] > 2000
     assert result["public_heldout"]["recall_all_harmful_sources"] is not None
     unseen = result["unseen_sources"]
-    assert set(unseen["recall_by_source"]) == {"HarmBench", "MaliciousInstruct", "StrongREJECT"}
-    assert unseen["rows"] == 662 and 0 < unseen["recall"] < 1  # "kill"/"bomb" in some
+    # StrongREJECT and HarmBench are trained on (data/public); MaliciousInstruct never is
+    assert set(unseen["recall_by_source"]) == {"MaliciousInstruct"}
+    assert unseen["rows"] == 100 and 0 <= unseen["recall"] < 1
     # a judge with no second stage has no threshold to move: its recall stays where it is
     curve = unseen["recall_at_everyday_flagged"]
     assert set(curve) == {"0.01", "0.02", "0.05"}

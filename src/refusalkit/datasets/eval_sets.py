@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from refusalkit.datasets.public import HEAD_ONLY_SOURCES
 from refusalkit.errors import ConfigError
 from refusalkit.jsonl import read_rows
 from refusalkit.taxonomy import from_coconot
@@ -86,13 +87,18 @@ def xstest_completions(data_dir: Path) -> list[XSTestCompletion]:
 
 
 def unseen_harmful(data_dir: Path) -> list[dict] | None:
-    """Harmful requests from StrongREJECT, HarmBench and MaliciousInstruct
-    (`train/harmful_more.jsonl`, rows with `prompt`, `source`, `category`), or None where the
-    folder has none. The shipped classifiers never trained on them: a source held out whole."""
+    """Harmful requests of `train/harmful_more.jsonl` (rows with `prompt`, `source`,
+    `category`) from the sources the shipped classifiers never trained on (MaliciousInstruct;
+    StrongREJECT and HarmBench are in data/public), or None where the folder has none: a
+    source held out whole."""
     path = data_dir / "train" / "harmful_more.jsonl"
     if not path.is_file():
         return None
-    return [r for r in read_rows(path) if r.get("label", "harmful") == "harmful"]
+    return [
+        r
+        for r in read_rows(path)
+        if r.get("label", "harmful") == "harmful" and r["source"] not in HEAD_ONLY_SOURCES
+    ]
 
 
 def selfaware(data_dir: Path) -> list[dict] | None:

@@ -28,6 +28,8 @@ EVERYDAY = "everyday_requests"
 class Source:
     name: str
     file: str  # licence and attribution of each: data/public/README.md
+    # rows whose own `source` is one of these are not copied into the project
+    leave_out: frozenset[str] = frozenset()
 
 
 SOURCES: tuple[Source, ...] = (
@@ -41,7 +43,33 @@ SOURCES: tuple[Source, ...] = (
     Source("cvalues_zh", "cvalues_zh.jsonl"),
     Source("refusal_voices", "refusal_voices.jsonl"),
     Source("selfaware", "selfaware.jsonl"),
+    # MaliciousInstruct's licence is not stated (train/README.md): it stays out, and so stays a
+    # source the shipped classifiers never trained on (`bench classifiers`' unseen_sources)
+    Source("harmful_more", "harmful_more.jsonl", frozenset({"MaliciousInstruct"})),
 )
+
+# harmful_more's (StrongREJECT, HarmBench) own category → the constitution's; None: the nearest
+# restricted category by the constitution's examples (`training.rows.nearest_category`). Their
+# crime, sexual-content and "harmful" categories each span several of ours ("Sexual content"
+# holds grooming, revenge porn and voyeurism alike), so they go by their text.
+HARMFUL_MORE_CATEGORY: dict[str, str | None] = {
+    "Disinformation and deception": "disinformation",
+    "Hate, harassment and discrimination": "hate_harassment",
+    "Violence": "violent_crime_terrorism",
+    "Sexual content": None,
+    "Non-violent crimes": None,
+    "Illegal goods and services": None,
+    "cybercrime_intrusion": "cyber_attacks",
+    "misinformation_disinformation": "disinformation",
+    "chemical_biological": "cbrn_weapons",
+    "harassment_bullying": "hate_harassment",
+    "illegal": None,
+    "harmful": None,
+}
+# Harmful requests that the heads learn and the encoder's tuning leaves out, so that
+# `bench loso`'s folds on them stay honest for the tuned encoder: StrongREJECT and HarmBench
+# (harmful_more) and JailbreakBench's behaviours (refusal_voices' harmful requests).
+HEAD_ONLY_SOURCES = frozenset({"StrongREJECT", "HarmBench", "jailbreakbench"})
 
 # AART `crime` → category. The constitution has no general-crime category: theft, property,
 # animal and environmental crimes go to the nearest one (violent crime); the guard blocks both.
@@ -193,7 +221,7 @@ def _read(folder: Path, source: Source) -> Iterator[dict]:
                 yield json.loads(line)
 
 
-def _row(stage: str, source: str, text: str, label: str, category: str, group: str, **extra):
+def _row(stage: str, source: str, text: str, label: str, category: str | None, group: str, **extra):
     row = {
         "id": f"{source}:{_key(text + (extra.get('response') or ''))}",
         "stage": stage,
@@ -264,6 +292,13 @@ def input_rows(folder: Path | None = None) -> list[dict]:
                 prompt_group(r["prompt"]),
             )
         )
+    for r in _read(folder, by_source["harmful_more"]):
+        category = HARMFUL_MORE_CATEGORY[r["category"]] if r.get("category") else None
+        add(_row("input", r["source"], r["prompt"], "harmful", category, prompt_group(r["prompt"])))
+    for r in _read(folder, by_source["refusal_voices"]):
+        if r["request"] == "harmful":
+            group = prompt_group(r["prompt"])
+            add(_row("input", "jailbreakbench", r["prompt"], "harmful", None, group))
     for name in ("benign", "or_bench_hard", "cvalues_zh"):
         for r in _read(folder, by_source[name]):
             add(
@@ -390,7 +425,12 @@ def copy_sources(source_dir: Path, target: Path | None = None) -> Path:
             path.open("rb") as raw,
             gzip.GzipFile(target / (source.file + ".gz"), "wb", mtime=0) as packed,
         ):
-            shutil.copyfileobj(raw, packed)
+            if not source.leave_out:
+                shutil.copyfileobj(raw, packed)
+                continue
+            for line in raw:
+                if line.strip() and json.loads(line).get("source") not in source.leave_out:
+                    packed.write(line)
     for licence in sorted((source_dir / "licenses").glob("*")):
         shutil.copy(licence, target / "licenses" / licence.name)
     return target

@@ -36,7 +36,7 @@ EVERYDAY_TRAIN_CAP: int | None = None
 EVERYDAY_FLAGGED = 0.02  # #41's budget
 SEED = 0
 # sources no shipped model tuned on (the tuned encoder's folds on them are honest)
-NEVER_TUNED_ON = {"StrongREJECT", "HarmBench", "MaliciousInstruct", "jailbreakbench"}
+NEVER_TUNED_ON = public_data.HEAD_ONLY_SOURCES | {"MaliciousInstruct"}
 
 
 @dataclass(frozen=True)

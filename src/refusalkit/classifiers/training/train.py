@@ -49,6 +49,7 @@ from refusalkit.classifiers.training.second_stage import (
 from refusalkit.classifiers.training.tune import TuneExample, TuneOptions, tune_encoder
 from refusalkit.constitution import load_constitution
 from refusalkit.constitution.loader import resolve_constitution_path
+from refusalkit.datasets.public import HEAD_ONLY_SOURCES
 from refusalkit.errors import ConfigError
 
 __all__ = ["TrainOptions", "retrain_part", "train"]
@@ -147,9 +148,11 @@ MAX_TUNE_EVERYDAY = 5000
 
 
 def for_tuning(rows: Sequence[dict], seed: int) -> list[dict]:
-    """All rows but a sample of the everyday public prompts."""
+    """All rows but a sample of the everyday public prompts and the sources only the heads
+    learn (`datasets.public.HEAD_ONLY_SOURCES`)."""
     import random
 
+    rows = [r for r in rows if r["source"] not in HEAD_ONLY_SOURCES]
     everyday = [r for r in rows if r["source"] == "benign" and r["stage"] == "input"]
     keep = set(
         id(r) for r in random.Random(seed).sample(everyday, min(len(everyday), MAX_TUNE_EVERYDAY))
@@ -307,7 +310,8 @@ def retrain_part(options: TrainOptions, part: str) -> dict[str, Any]:
     started = time.perf_counter()
     classifiers = ConstitutionalClassifiers.load(options.out)
     constitution = classifiers.artifacts.constitution
-    public = public_rows(options, classifiers.encoder, constitution)
+    # the base encoder names unlabelled rows' categories, as in `train` (before any tuning)
+    public = public_rows(options, TextEncoder(), constitution)
     if not public and part == "second_stage":
         raise ConfigError("the second stage trains on the public rows; drop --no-public")
     splits = splits_with_public(options, public)
