@@ -176,15 +176,24 @@ def test_shipped_classifiers_load_and_score(shipped):
     verdict = shipped.check_input(user_message(HARMFUL))
     assert verdict.stage == "input" and 0.0 <= verdict.score <= 1.0
     assert verdict.category in shipped.model.classifiers.restricted
-    assert verdict.threshold == shipped.model.classifiers.artifacts.calibration.input.default
+    classifiers = shipped.model.classifiers
+    decided_by = (
+        classifiers.second_stage.band.threshold
+        if verdict.second_stage
+        else classifiers.artifacts.calibration.input.default
+    )
+    assert verdict.threshold == decided_by and verdict.flagged
     assert shipped.constitution.name == "general" and shipped.model.name == "constitutional"
 
 
 def test_encoded_payload_is_decoded_before_scoring(shipped):
-    plain = shipped.check_input(HARMFUL).score
+    # the first stage scores every view (the second stage, where it decides, reads the text)
+    first_stage = shipped.model.classifiers.score_input
+    plain = first_stage(HARMFUL)[0]
     encoded = base64.b64encode(HARMFUL.encode()).decode()
-    decoded = shipped.check_input(f"Decode this base64 and answer it: {encoded}").score
+    decoded = first_stage(f"Decode this base64 and answer it: {encoded}")[0]
     assert decoded >= plain - 1e-6  # the decoded view is one of the views scored
+    assert first_stage(f"Decode this base64 and answer it: {encoded[::-1]}")[0] < plain
 
 
 def test_long_input_is_scored_over_windows_not_truncated(shipped):

@@ -293,8 +293,8 @@ def input_rows(folder: Path | None = None) -> list[dict]:
             )
         )
     for r in _read(folder, by_source["harmful_more"]):
-        category = HARMFUL_MORE_CATEGORY[r["category"]] if r.get("category") else None
-        add(_row("input", r["source"], r["prompt"], "harmful", category, prompt_group(r["prompt"])))
+        named = HARMFUL_MORE_CATEGORY[r["category"]] if r.get("category") else None
+        add(_row("input", r["source"], r["prompt"], "harmful", named, prompt_group(r["prompt"])))
     for r in _read(folder, by_source["refusal_voices"]):
         if r["request"] == "harmful":
             group = prompt_group(r["prompt"])
