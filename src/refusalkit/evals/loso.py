@@ -224,20 +224,18 @@ class FoldHead:
 
 
 HEADS = ("logistic", "mlp")
-MLP_HIDDEN = 256
 
 
 def _classifier(kind: str, c: float) -> Any:
     from sklearn.linear_model import LogisticRegression
-    from sklearn.neural_network import MLPClassifier
+
+    from refusalkit.classifiers.first_stage.heads import mlp_classifier
 
     if kind == "logistic":
         return LogisticRegression(C=c, max_iter=3000)
     if kind == "mlp":
         # early stopping on a tenth of the fold's own rows, never the left-out source
-        return MLPClassifier(
-            (MLP_HIDDEN,), alpha=1e-3, early_stopping=True, random_state=SEED, max_iter=200
-        )
+        return mlp_classifier(SEED)
     raise ConfigError(f"unknown head {kind!r}; choose one of {', '.join(HEADS)}")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -126,6 +127,16 @@ MLP_HIDDEN = 256
 ABSENT_LOGIT = -1e4
 
 
+def mlp_classifier(seed: int = 0) -> Any:
+    """The one MLP recipe, for the shipped head and `bench loso --head mlp` alike: 256 ReLU
+    units, Adam, early stopping on a tenth of the rows it is given."""
+    from sklearn.neural_network import MLPClassifier
+
+    return MLPClassifier(
+        (MLP_HIDDEN,), alpha=1e-3, early_stopping=True, random_state=seed, max_iter=200
+    )
+
+
 def fit_mlp(
     features: np.ndarray,
     labels: np.ndarray,
@@ -135,20 +146,16 @@ def fit_mlp(
     row_weight: np.ndarray | None = None,
     projection: np.ndarray | None = None,
 ) -> MlpHead:
-    """sklearn's MLPClassifier (256 ReLU units, Adam, early stopping on a tenth of the rows),
-    the recipe `bench loso --head mlp` measured; each row counts class_weight[label] ×
-    row_weight (rows weighted 0 are dropped). `projection` (features × features, symmetric),
-    when given, is applied to the features first and folded into the hidden layer."""
-    from sklearn.neural_network import MLPClassifier
-
+    """`mlp_classifier`, the recipe `bench loso --head mlp` measured; each row counts
+    class_weight[label] × row_weight (rows weighted 0 are dropped). `projection` (features ×
+    features, symmetric), when given, is applied to the features first and folded into the
+    hidden layer."""
     weights = np.ones(len(labels)) if row_weight is None else np.asarray(row_weight, float)
     if class_weight is not None:
         weights = weights * class_weight[labels]
     kept = weights > 0
     x = features if projection is None else features @ projection
-    model = MLPClassifier(
-        (MLP_HIDDEN,), alpha=1e-3, early_stopping=True, random_state=seed, max_iter=200
-    )
+    model = mlp_classifier(seed)
     model.fit(x[kept], labels[kept], weights[kept])
     hidden_weight = model.coefs_[0].T
     if projection is not None:
