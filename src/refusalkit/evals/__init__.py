@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from refusalkit.evals.bench import (
         bench_overhead as bench_overhead,
     )
+    from refusalkit.evals.bench import (
+        request_of_tokens as request_of_tokens,
+    )
     from refusalkit.evals.classifiers import bench_classifiers as bench_classifiers
     from refusalkit.evals.distil import distilled_fit as distilled_fit
     from refusalkit.evals.distil import xsafety_parallel as xsafety_parallel
@@ -45,6 +48,7 @@ _FACE = {
     "bench_audit": "refusalkit.evals.audit",
     "bench_generate": "refusalkit.evals.bench",
     "bench_overhead": "refusalkit.evals.bench",
+    "request_of_tokens": "refusalkit.evals.bench",
     "bench_classifiers": "refusalkit.evals.classifiers",
     "distilled_fit": "refusalkit.evals.distil",
     "xsafety_parallel": "refusalkit.evals.distil",
