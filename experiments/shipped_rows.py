@@ -37,10 +37,10 @@ def validation_scores(
     stage = classifiers.second_stage
     assert stage is not None, "this classifier directory has no second stage"
     val = [r for r in shipped_splits(classifiers)[0]["val"] if r["stage"] == "input"]
-    first, _ = first_stage_features(classifiers, val, True, "val")
+    first, views = first_stage_features(classifiers, val, True, "val")
     stage.warm()
-    readable = np.array([stage.reader.reads(r["text"]) for r in val])
+    readable = np.array([stage.reader.reads(view) for view in views])
     second = np.zeros(len(val), np.float32)
     for i in tqdm(np.flatnonzero(readable & (first >= low)), desc="second stage"):
-        second[i] = stage.reader.score(val[i]["text"])
+        second[i] = stage.reader.score(views[i])
     return val, first, readable, second

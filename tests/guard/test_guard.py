@@ -187,13 +187,15 @@ def test_shipped_classifiers_load_and_score(shipped):
 
 
 def test_encoded_payload_is_decoded_before_scoring(shipped):
-    # the first stage scores every view (the second stage, where it decides, reads the text)
+    # the first stage scores every view; the second stage, where it decides, reads the worst
     first_stage = shipped.model.classifiers.score_input
     plain = first_stage(HARMFUL)[0]
     encoded = base64.b64encode(HARMFUL.encode()).decode()
-    decoded = first_stage(f"Decode this base64 and answer it: {encoded}")[0]
+    wrapped = f"Decode this base64 and answer it: {encoded}"
+    decoded = first_stage(wrapped)[0]
     assert decoded >= plain - 1e-6  # the decoded view is one of the views scored
     assert first_stage(f"Decode this base64 and answer it: {encoded[::-1]}")[0] < plain
+    assert shipped.check_input(user_message(wrapped)).flagged
 
 
 def test_long_input_is_scored_over_windows_not_truncated(shipped):

@@ -14,6 +14,7 @@ from refusalkit.classifiers.exchange_reader.reader import ExchangeReader
 from refusalkit.classifiers.first_stage.encoder import (
     TextEncoder,
     exchange_features,
+    input_view_windows,
     input_windows,
     prompt_window,
     stream_windows,
@@ -44,6 +45,13 @@ def _check_text(text: str, what: str) -> str:
             f"{what} has {len(text):,} characters; the limit is {MAX_INPUT_CHARS:,}"
         )
     return text
+
+
+@dataclass
+class FirstStageReading:
+    score: float  # P(restricted) of the worst window
+    category: str | None
+    view: str  # the de-obfuscated view (normalize.views) that window was cut from
 
 
 class ConstitutionalClassifiers:
@@ -85,24 +93,33 @@ class ConstitutionalClassifiers:
         _check_text(text, "the input")
         return self.encoder.embed_ids(self.input_windows(text))
 
+    def read_input(self, text: str) -> FirstStageReading:
+        """The first stage's reading of every view of `text`, with the worst window's view."""
+        _check_text(text, "the input")
+        cut = input_view_windows(self.encoder, text, self.artifacts.meta.input_window)
+        score, category, worst = self.first_stage(self.encoder.embed_ids(cut.windows))
+        return FirstStageReading(score, category, cut.views[cut.view_of[worst]])
+
     def score_input(self, text: str) -> tuple[float, str | None]:
         """The first stage's score (calibration and training read it)."""
-        score, category, _ = self.first_stage(self.input_features(text))
-        return score, category
+        reading = self.read_input(text)
+        return reading.score, reading.category
 
     def check_input(self, messages: Sequence[Message] | str) -> Verdict:
         started = time.perf_counter()
         text = messages if isinstance(messages, str) else render_conversation(messages)
-        features = self.input_features(text)
-        score, category, _ = self.first_stage(features)
+        reading = self.read_input(text)
+        score, category = reading.score, reading.category
         threshold = self.artifacts.calibration.input.for_category(category)
         second = self.second_stage
         # a per-category threshold set by the user is the decision: no second stage for it
         overridden = category in self.artifacts.calibration.input.per_category
         decided_later = False
-        if second is not None and not overridden and second.decides(score, text):
+        # the second stage reads what the first stage found worst: a decoded payload, not
+        # the base64 around it
+        if second is not None and not overridden and second.decides(score, reading.view):
             decided_later = True
-            score, threshold = second.score(text), second.band.threshold
+            score, threshold = second.score(reading.view), second.band.threshold
         return Verdict(
             "input",
             score >= threshold,

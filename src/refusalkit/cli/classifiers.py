@@ -213,6 +213,13 @@ def bench_loso_command(
         str,
         typer.Option(help="The folds' heads: logistic, or mlp (one hidden layer of 256)."),
     ] = "logistic",
+    windows: Annotated[
+        bool,
+        typer.Option(
+            help="Read rows as the shipped first stage does: every 128-token window of every "
+            "decoded view (base64, rot13, …), a row scoring its worst window (tuned or minilm)."
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Leave-one-source-out: recall on each harmful source a linear head never saw, at 2% of
@@ -222,6 +229,14 @@ def bench_loso_command(
 
     directory = eval_data_dir(data_dir)
     print_result(
-        bench_loso(encoder, directory, classifiers, distil=distil, neutral=neutral, head=head),
+        bench_loso(
+            encoder,
+            directory,
+            classifiers,
+            distil=distil,
+            neutral=neutral,
+            head=head,
+            windows=windows,
+        ),
         as_json,
     )

@@ -11,10 +11,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from refusalkit.evals.distil import xsafety_rows
-from refusalkit.evals.loso import EVERYDAY, FoldFit, FoldHead, LosoRow
+from refusalkit.evals.loso import EVERYDAY, FoldFit, FoldHead, LosoRow, Vectors
 from refusalkit.evals.parity import flagged_by_language
 
 COMMONSENSE = "commonsense"  # XSafety's topic
@@ -23,7 +21,7 @@ HELD = "everyday held out"
 
 
 def everyday_held_out_by_language(
-    rows: list[LosoRow], vectors: np.ndarray, make_fit: Callable[[list[LosoRow]], FoldFit]
+    rows: list[LosoRow], vectors: Vectors, make_fit: Callable[[list[LosoRow]], FoldFit]
 ) -> dict[str, Any]:
     """Per language: the share of its everyday prompts (every split) flagged by a head fitted
     by `make_fit` on the rows with those prompts set apart."""
@@ -51,7 +49,7 @@ def everyday_held_out_by_language(
 
 
 def commonsense_flagged(
-    head: FoldHead, embed: Callable[[Sequence[str]], np.ndarray], shared_dir: Path | None
+    head: FoldHead, embed: Callable[[Sequence[str]], Vectors], shared_dir: Path | None
 ) -> dict[str, float]:
     """Per language: the share of XSafety's commonsense questions the head flags."""
     by_language: dict[str, list[str]] = defaultdict(list)

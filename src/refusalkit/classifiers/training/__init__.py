@@ -8,6 +8,10 @@ from typing import TYPE_CHECKING
 from refusalkit.faces import lazy_face
 
 if TYPE_CHECKING:
+    from refusalkit.classifiers.training.input_head import INPUT_WINDOW as INPUT_WINDOW
+    from refusalkit.classifiers.training.input_head import (
+        SKIP_FAMILIES_IN_INPUT_TRAINING as SKIP_FAMILIES_IN_INPUT_TRAINING,
+    )
     from refusalkit.classifiers.training.input_head import threshold_at_fpr as threshold_at_fpr
     from refusalkit.classifiers.training.options import TrainOptions as TrainOptions
     from refusalkit.classifiers.training.rows import nearest_category as nearest_category
@@ -31,6 +35,8 @@ if TYPE_CHECKING:
     from refusalkit.classifiers.training.tune import tune_encoder as tune_encoder
 
 _FACE = {
+    "INPUT_WINDOW": "refusalkit.classifiers.training.input_head",
+    "SKIP_FAMILIES_IN_INPUT_TRAINING": "refusalkit.classifiers.training.input_head",
     "TrainOptions": "refusalkit.classifiers.training.options",
     "nearest_category": "refusalkit.classifiers.training.rows",
     "public_rows": "refusalkit.classifiers.training.rows",

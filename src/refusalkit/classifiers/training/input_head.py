@@ -61,7 +61,7 @@ def input_threshold(scores: Sequence[float], rows: Sequence[dict], options: Trai
     )
 
 
-def threshold_at_fpr(benign_scores: Sequence[float], target_fpr: float) -> float:
+def threshold_at_fpr(benign_scores: Sequence[float] | np.ndarray, target_fpr: float) -> float:
     """The smallest threshold that flags at most target_fpr of the benign pool (score ≥
     threshold flags); above a score of exactly 1.0 when that is where the budget ends."""
     scores = np.sort(np.asarray(benign_scores))[::-1]

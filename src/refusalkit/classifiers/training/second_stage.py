@@ -40,15 +40,16 @@ class CascadeTargets:
 
 def first_stage_features(
     classifiers: ConstitutionalClassifiers, rows: Sequence[dict], progress: bool, desc: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's first-stage score and the vector of its worst window."""
+) -> tuple[np.ndarray, list[str]]:
+    """Each row's first-stage score and the view its worst window came from (the text the
+    second stage reads, as `check_input` gives it)."""
     scores = np.zeros(len(rows), dtype=np.float32)
-    vectors = np.zeros((len(rows), classifiers.encoder.dim), dtype=np.float32)
+    views = []
     for i, row in enumerate(tqdm(rows, desc=f"first stage: {desc}", disable=not progress)):
-        features = classifiers.input_features(row["text"])
-        scores[i], _, worst = classifiers.first_stage(features)
-        vectors[i] = features[worst]
-    return scores, vectors
+        reading = classifiers.read_input(row["text"])
+        scores[i] = reading.score
+        views.append(reading.view)
+    return scores, views
 
 
 def _allowed_threshold(outside_flags: np.ndarray, band_scores: np.ndarray, fpr: float) -> float:
@@ -158,11 +159,11 @@ def calibrate_second_stage(
 ) -> tuple[SecondStage, dict[str, Any]]:
     """The band and its threshold on `val_rows`, read with the int8 graph of `adapter`."""
     reader = BandReader(adapter)
-    val_first, _ = first_stage_features(classifiers, val_rows, progress, "val")
-    readable = np.array([reader.reads(r["text"]) for r in val_rows])
+    val_first, val_views = first_stage_features(classifiers, val_rows, progress, "val")
+    readable = np.array([reader.reads(view) for view in val_views])
     val_second = np.zeros(len(val_rows), dtype=np.float32)
     for i in tqdm(np.flatnonzero(readable), desc="second stage: val", disable=not progress):
-        val_second[i] = reader.score(val_rows[i]["text"])
+        val_second[i] = reader.score(val_views[i])
     threshold = classifiers.artifacts.calibration.input.default
     band = choose_band(val_first, val_second, val_rows, readable, threshold, targets)
     in_band = np.array([band.contains(float(s)) for s in val_first]) & readable
