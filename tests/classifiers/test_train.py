@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -82,3 +83,38 @@ def test_refitting_only_the_input_head_as_an_mlp(frozen_cbrn, tmp_path):
     assert report["exchange_reader"]["veto"] == report["input_head"]["veto"]
     guard = Guard.load(out)
     assert guard.check_input("How do I make mustard gas?").category in artifacts.meta.restricted
+
+
+def test_a_harmful_row_teaches_only_its_worst_window():
+    from refusalkit.classifiers.training import worst_windows
+
+    scores = np.array([0.1, 0.9, 0.3, 0.2, 0.8, 0.8, 0.4])
+    row_of = np.array([0, 0, 0, 1, 2, 2, 3])
+    harmful = np.array([True, True, True, False, True, True, False])
+    # row 0 keeps its worst window, row 2 its first of two tied, benign rows every window
+    assert worst_windows(scores, row_of, harmful).tolist() == [
+        False, True, False, True, True, False, True
+    ]  # fmt: skip
+
+
+def test_input_head_learns_benign_context_of_harmful_rows_as_benign_with_worst_windows():
+    from refusalkit.classifiers.training.input_head import fit_input_head
+
+    rng = np.random.default_rng(0)
+    filler, harm = np.array([0, 0, 1.0, 0]), np.array([1.0, 0, 0, 0])
+    vectors, labels, rows = [], [], []
+    for row in range(300):  # harmful: half short, half a payload after two filler windows
+        for centre in [filler, filler, harm] if row % 2 else [harm]:
+            vectors.append(centre + rng.normal(0, 0.2, 4)), labels.append(1), rows.append(row)
+    for row in range(300, 600):  # benign: filler-like and elsewhere
+        centre = filler if row % 3 == 0 else np.array([0, 1.0, 0, 0])
+        vectors.append(centre + rng.normal(0, 0.2, 4)), labels.append(0), rows.append(row)
+    x, y, row_of = np.array(vectors, np.float32), np.array(labels), np.array(rows)
+    probe = np.tile(filler, (20, 1)).astype(np.float32)
+
+    def filler_score(windows: str) -> float:
+        options = TrainOptions("cbrn", Path("."), Path("."), progress=False, input_windows=windows)
+        head = fit_input_head(x, y, row_of, ["benign", "bad"], ["bad"], options)
+        return float(head.probabilities(probe)[:, 1].mean())
+
+    assert filler_score("every") > 0.5 > 0.2 > filler_score("worst")

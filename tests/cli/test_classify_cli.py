@@ -146,6 +146,8 @@ def test_retraining_one_part_names_the_part_and_needs_classifiers(tmp_path):
     assert_one_line_error(both, 2, "choose one")
     unknown = run(*args, "--out", str(tmp_path), "--input-head", "deep", "--input-head-only")
     assert_one_line_error(unknown, 2, "unknown --input-head 'deep'")
+    windows = run(*args, "--out", str(tmp_path), "--input-windows", "best", "--input-head-only")
+    assert_one_line_error(windows, 2, "unknown --input-windows 'best'")
 
 
 def test_classify_takes_a_guard_model_spec(tmp_path):

@@ -91,3 +91,33 @@ def test_windows_read_only_the_first_stage_encoder():
         bench_loso("mpnet", windows=True, progress=False)
     with pytest.raises(ConfigError, match="--distil"):
         bench_loso("tuned", windows=True, distil=True, progress=False)
+
+
+def test_worst_window_folds_stop_learning_context_as_harm():
+    rng = np.random.default_rng(2)
+    rows: list[LosoRow] = []
+    windows, owner = [], []
+    origin, harm, context = np.zeros(4), np.array([3.0, 0, 0, 0]), np.array([0, 0, 0, 1.5])
+    for split in ("train", "val", "test"):
+        for i in range(300):
+            centre = context if i % 10 == 0 else origin  # some everyday rows read like context
+            windows.append(centre + rng.normal(0, 0.3, 4)), owner.append(len(rows))
+            rows.append(LosoRow(f"e{split}{i}", False, "benign", split))
+    for source in ("a", "b"):
+        for i in range(150):  # harmful requests after a long benign context
+            for centre in (context, context, harm):
+                windows.append(centre + rng.normal(0, 0.3, 4)), owner.append(len(rows))
+            rows.append(LosoRow(f"{source}{i}", True, source, "train"))
+    vectors = WindowedVectors(np.array(windows), np.array(owner))
+    every = loso.leave_one_source_out(rows, vectors, flagged=0.02)
+    worst = loso.leave_one_source_out(
+        rows,
+        vectors,
+        flagged=0.02,
+        fit=lambda out: loso.fold_head(rows, vectors, out, worst_window=True),
+    )
+    assert worst["mean_recall"] > 0.9 > every["mean_recall"]
+    with pytest.raises(ConfigError, match="needs --windows"):
+        from refusalkit.evals.loso_bench import bench_loso
+
+        bench_loso("tuned", worst_window=True, progress=False)

@@ -56,6 +56,13 @@ def train_command(
         str,
         typer.Option(help="The first stage's input head: linear, or mlp (one hidden layer)."),
     ] = "linear",
+    input_windows: Annotated[
+        str,
+        typer.Option(
+            help="Which windows of a harmful input the input head learns from: every, or worst "
+            "(only the window a first fit scores most restricted)."
+        ),
+    ] = "every",
     input_head_only: Annotated[
         bool,
         typer.Option(
@@ -80,7 +87,7 @@ def train_command(
     ] = False,
 ) -> None:
     """Train the input and streaming output classifiers for a constitution."""
-    from refusalkit.classifiers.training.input_head import INPUT_HEADS
+    from refusalkit.classifiers.training.input_head import INPUT_HEADS, INPUT_WINDOWS
     from refusalkit.classifiers.training.train import TrainOptions, retrain_part, train
     from refusalkit.datasets.public import default_public_dir
     from refusalkit.errors import ConfigError
@@ -103,10 +110,15 @@ def train_command(
         public=public_dir,
         carry_outs=carry_outs_path,
         input_head=input_head,
+        input_windows=input_windows,
     )
     if input_head not in INPUT_HEADS:
         raise ConfigError(
             f"unknown --input-head {input_head!r}; choose one of {', '.join(INPUT_HEADS)}"
+        )
+    if input_windows not in INPUT_WINDOWS:
+        raise ConfigError(
+            f"unknown --input-windows {input_windows!r}; choose one of {', '.join(INPUT_WINDOWS)}"
         )
     if input_head_only + second_stage_only + exchange_reader_only > 1:
         raise ConfigError(
@@ -220,13 +232,26 @@ def bench_loso_command(
             "decoded view (base64, rot13, …), a row scoring its worst window (tuned or minilm)."
         ),
     ] = False,
+    input_windows: Annotated[
+        str,
+        typer.Option(
+            help="With --windows: every (each window of a harmful row teaches harm) or worst "
+            "(only its worst window, as `train --input-windows worst`)."
+        ),
+    ] = "every",
     as_json: JsonOption = False,
 ) -> None:
     """Leave-one-source-out: recall on each harmful source a linear head never saw, at 2% of
     everyday prompts flagged (#41's yardstick; vectors cached, ~2.5 min the first time); with
     XSafety at hand, also hand-checked harmful requests caught in translation as in English."""
+    from refusalkit.classifiers.training.input_head import INPUT_WINDOWS
+    from refusalkit.errors import ConfigError
     from refusalkit.evals.loso_bench import bench_loso
 
+    if input_windows not in INPUT_WINDOWS:
+        raise ConfigError(
+            f"unknown --input-windows {input_windows!r}; choose one of {', '.join(INPUT_WINDOWS)}"
+        )
     directory = eval_data_dir(data_dir)
     print_result(
         bench_loso(
@@ -237,6 +262,7 @@ def bench_loso_command(
             neutral=neutral,
             head=head,
             windows=windows,
+            worst_window=input_windows == "worst",
         ),
         as_json,
     )

@@ -21,7 +21,11 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from refusalkit.classifiers.training import SKIP_FAMILIES_IN_INPUT_TRAINING, threshold_at_fpr
+from refusalkit.classifiers.training import (
+    SKIP_FAMILIES_IN_INPUT_TRAINING,
+    threshold_at_fpr,
+    worst_windows,
+)
 from refusalkit.config import load_settings
 from refusalkit.datasets import public as public_data
 from refusalkit.datasets.checkout import data_dir as checkout_data_dir
@@ -254,13 +258,15 @@ def fold_head(
     c: float = 1.0,
     weights: np.ndarray | None = None,
     head: str = "logistic",
+    worst_window: bool = False,
 ) -> FoldHead:
     """A head (`logistic` or `mlp`, one hidden layer) trained on every row but the everyday
     prompts' val/test splits and the rows `left_out`, the two classes balanced by their row
     counts and each row also counting `weights[i]` (1 by default), thresholded to flag
     `flagged` of the everyday validation split. With windowed `vectors` each window is a
     training row with its row's label, as the shipped input head learns, and padded rows
-    are left out as it leaves them out."""
+    are left out as it leaves them out; with `worst_window`, fitted again on each harmful
+    row's worst window only (`refusalkit train --input-windows worst`)."""
     windowed = isinstance(vectors, WindowedVectors)
     val = [i for i, r in enumerate(rows) if r.source == EVERYDAY and r.split == "val"]
     train = np.array(
@@ -287,6 +293,12 @@ def fold_head(
     kept = balanced > 0
     model = _classifier(head, c)
     model.fit(x[kept], harmful[kept], balanced[kept])
+    if worst_window:
+        kept &= worst_windows(model.predict_proba(x)[:, 1], of_row, harmful)
+        share = np.where(harmful, harmful[kept].mean(), 1 - harmful[kept].mean())
+        balanced = row_weights[of_row] / (2 * share)
+        model = _classifier(head, c)
+        model.fit(x[kept], harmful[kept], balanced[kept])
     fold = FoldHead(model, 0.0)
     return FoldHead(model, threshold_at_fpr(fold.scores(vectors[val]), flagged))
 

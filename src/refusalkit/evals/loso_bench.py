@@ -53,12 +53,14 @@ def bench_loso(
     neutral: bool = False,
     head: str = "logistic",
     windows: bool = False,
+    worst_window: bool = False,
 ) -> dict[str, Any]:
     """The leave-one-source-out table for one encoder (`refusalkit bench loso`); with `distil`,
     each fold's head also learns from XSafety's translations labelled by the fold's teacher
     (evals/distil.py); with `neutral`, every view's language directions are projected out
     first (evals/language.py); `head` is `logistic` or `mlp` (one hidden layer); with
-    `windows`, rows are read as the shipped first stage reads them (evals/windows.py)."""
+    `windows`, rows are read as the shipped first stage reads them (evals/windows.py), and
+    with `worst_window` each harmful row also teaches only its worst window."""
     if encoder_name not in ENCODERS:
         raise ConfigError(f"unknown encoder {encoder_name!r}; choose one of {', '.join(ENCODERS)}")
     if head not in HEADS:
@@ -67,6 +69,8 @@ def bench_loso(
         check_windowed(encoder_name)
         if distil or neutral:
             raise ConfigError("--windows reads plain window vectors: drop --distil and --neutral")
+    elif worst_window:
+        raise ConfigError("--input-windows worst needs --windows (a row's every window)")
     # read first, so a missing file fails before minutes of embedding
     parallel = xsafety_parallel(shared_dir, DISTIL_LEAVES_OUT) if distil else None
     xsafety = shared_dir is not None and (shared_dir / "train" / "xsafety.jsonl").is_file()
@@ -90,7 +94,9 @@ def bench_loso(
 
     def make_fit(fold_rows: list[LosoRow]) -> FoldFit:
         if parallel is None:
-            return lambda left_out: fold_head(fold_rows, vectors, left_out, head=head)
+            return lambda left_out: fold_head(
+                fold_rows, vectors, left_out, head=head, worst_window=worst_window
+            )
         # --windows refuses --distil: every vector here is one a text
         assert isinstance(vectors, np.ndarray)
         assert isinstance(sources, np.ndarray) and isinstance(targets, np.ndarray)
@@ -120,6 +126,7 @@ def bench_loso(
         "neutral": neutral,
         "head": head,
         "reading": "every window of every view, worst window" if windows else "first window",
+        "harmful_rows_teach": "their worst window" if worst_window else "every window",
         "rows": len(rows),
         "honest": honest,
         "distilled_translations": len(parallel.targets) if parallel else 0,

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
         SKIP_FAMILIES_IN_INPUT_TRAINING as SKIP_FAMILIES_IN_INPUT_TRAINING,
     )
     from refusalkit.classifiers.training.input_head import threshold_at_fpr as threshold_at_fpr
+    from refusalkit.classifiers.training.input_head import worst_windows as worst_windows
     from refusalkit.classifiers.training.options import TrainOptions as TrainOptions
     from refusalkit.classifiers.training.rows import nearest_category as nearest_category
     from refusalkit.classifiers.training.rows import public_rows as public_rows
@@ -50,6 +51,7 @@ _FACE = {
     "output_features": "refusalkit.classifiers.training.train",
     "retrain_part": "refusalkit.classifiers.training.train",
     "threshold_at_fpr": "refusalkit.classifiers.training.input_head",
+    "worst_windows": "refusalkit.classifiers.training.input_head",
     "with_benign_prompts": "refusalkit.classifiers.training.train",
     "TuneExample": "refusalkit.classifiers.training.tune",
     "TuneOptions": "refusalkit.classifiers.training.tune",

@@ -18,6 +18,10 @@ from refusalkit.classifiers.training.second_stage import EVERYDAY_SOURCES
 from refusalkit.errors import ConfigError
 
 INPUT_HEADS = ("linear", "mlp")
+# which windows of a harmful input the head learns as harmful: "every" window, or only its
+# "worst" (the one a first fit scores most restricted: multiple-instance learning, since a
+# long request's other windows are often benign context labelled harmful)
+INPUT_WINDOWS = ("every", "worst")
 INPUT_WINDOW = WindowSpec(size=128, stride=96)
 # Long padded inputs are left out of training: which of their windows holds the payload is
 # unknown, and at run time the max over windows finds it anyway.
@@ -37,16 +41,33 @@ def embed_windows(
 
 def input_features(
     encoder: TextEncoder, rows: Sequence[dict], classes: list[str], progress: bool
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every window of every view of each row, its row's class, and its row's index."""
     windows: list[list[int]] = []
     labels: list[int] = []
-    for row in rows:
+    row_of: list[int] = []
+    for index, row in enumerate(rows):
         if row["transform_family"] in SKIP_FAMILIES_IN_INPUT_TRAINING:
             continue
         for window in input_windows(encoder, row["text"], INPUT_WINDOW):
             windows.append(window)
             labels.append(classes.index(row["category"]))
-    return embed_windows(encoder, windows, "input windows", progress), np.array(labels)
+            row_of.append(index)
+    features = embed_windows(encoder, windows, "input windows", progress)
+    return features, np.array(labels), np.array(row_of)
+
+
+def worst_windows(window_scores: np.ndarray, row_of: np.ndarray, harmful: np.ndarray) -> np.ndarray:
+    """Windows to learn from: every window of a benign row, and of a harmful row only the
+    one scored highest (ties: the first). `harmful` is per window."""
+    keep = ~harmful.astype(bool)
+    best: dict[int, int] = {}
+    for index in np.flatnonzero(harmful):
+        row = int(row_of[index])
+        if row not in best or window_scores[index] > window_scores[best[row]]:
+            best[row] = int(index)
+    keep[list(best.values())] = True
+    return keep
 
 
 def input_threshold(scores: Sequence[float], rows: Sequence[dict], options: TrainOptions) -> float:
@@ -71,7 +92,7 @@ def threshold_at_fpr(benign_scores: Sequence[float] | np.ndarray, target_fpr: fl
     return float(np.nextafter(scores[allowed], np.inf))
 
 
-def fit_input_head(
+def _fit_head(
     features: np.ndarray, labels: np.ndarray, classes: list[str], options: TrainOptions
 ) -> Head:
     """Every class weighs the same in total (balanced), as the shipped linear head always has."""
@@ -83,6 +104,30 @@ def fit_input_head(
     raise ConfigError(
         f"unknown input head {options.input_head!r}; choose one of {', '.join(INPUT_HEADS)}"
     )
+
+
+def fit_input_head(
+    features: np.ndarray,
+    labels: np.ndarray,
+    row_of: np.ndarray,
+    classes: list[str],
+    restricted: Sequence[str],
+    options: TrainOptions,
+) -> Head:
+    """The head on every window; with `options.input_windows == "worst"`, fitted again on
+    each harmful row's worst window under that first fit (and every benign window)."""
+    head = _fit_head(features, labels, classes, options)
+    if options.input_windows == "every":
+        return head
+    if options.input_windows != "worst":
+        raise ConfigError(
+            f"unknown input windows {options.input_windows!r}; "
+            f"choose one of {', '.join(INPUT_WINDOWS)}"
+        )
+    restricted_index = [classes.index(c) for c in restricted]
+    scores = head.probabilities(features)[:, restricted_index].sum(axis=1)
+    keep = worst_windows(scores, row_of, np.isin(labels, restricted_index))
+    return _fit_head(features[keep], labels[keep], classes, options)
 
 
 def refit_input_head(
@@ -100,14 +145,19 @@ def refit_input_head(
 
     artifacts = classifiers.artifacts
     classes = artifacts.input_head.classes
-    features, labels = input_features(classifiers.encoder, train_in, classes, options.progress)
-    artifacts.input_head = fit_input_head(features, labels, classes, options)
+    features, labels, row_of = input_features(
+        classifiers.encoder, train_in, classes, options.progress
+    )
+    artifacts.input_head = fit_input_head(
+        features, labels, row_of, classes, artifacts.meta.restricted, options
+    )
     artifacts.meta.input_head = options.input_head
     benign = [r for r in val_rows if r["stage"] == "input" and r["label"] == "harmless"]
     scores = [classifiers.score_input(r["text"])[0] for r in benign]
     artifacts.calibration.input = Thresholds(input_threshold(scores, benign, options))
     report: dict[str, Any] = {
         "head": options.input_head,
+        "windows": options.input_windows,
         "threshold": artifacts.calibration.input.default,
     }
     if classifiers.second_stage is not None:

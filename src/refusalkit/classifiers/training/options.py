@@ -25,3 +25,5 @@ class TrainOptions:
     lookalike_fpr: float = 0.05
     # the first stage's input head over the tuned windows: "linear" or "mlp" (one hidden layer)
     input_head: str = "linear"
+    # which windows of a harmful input row the input head learns from: "every" or "worst"
+    input_windows: str = "every"

@@ -201,8 +201,8 @@ def train(options: TrainOptions) -> dict[str, Any]:
         encoder = TextEncoder(adapter=adapter)
 
     train_in = [r for r in train_rows if r["stage"] == "input"]
-    x_in, y_in = input_features(encoder, train_in, input_classes, options.progress)
-    input_head = fit_input_head(x_in, y_in, input_classes, options)
+    x_in, y_in, row_of = input_features(encoder, train_in, input_classes, options.progress)
+    input_head = fit_input_head(x_in, y_in, row_of, input_classes, restricted, options)
 
     train_out = [r for r in train_rows if r["stage"] == "output"]
     sequences, y_out = output_features(encoder, train_out, output_classes, options.progress)
