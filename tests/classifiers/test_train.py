@@ -71,13 +71,15 @@ def test_refitting_only_the_input_head_as_an_mlp(frozen_cbrn, tmp_path):
     out = tmp_path / "c"
     shutil.copytree(trained, out)
     output_head = (out / "output_head.npz").read_bytes()
-    report = retrain_part(
-        TrainOptions("cbrn", data, out, progress=False, input_head="mlp"), "input_head"
-    )
+    options = TrainOptions("cbrn", data, out, progress=False, input_head="mlp")
+    options.input_windows = "worst"
+    report = retrain_part(options, "input_head")
     artifacts = Artifacts.load(out)
     assert isinstance(artifacts.input_head, MlpHead)
     assert artifacts.meta.input_head == "mlp"
+    assert artifacts.meta.input_windows == "worst"  # the recipe, recorded
     assert "hidden layer" in (out / "card.md").read_text()
+    assert "worst window taught harm" in (out / "card.md").read_text()
     assert (out / "output_head.npz").read_bytes() == output_head
     assert report["input_head"]["threshold"] == artifacts.calibration.input.default
     assert report["exchange_reader"]["veto"] == report["input_head"]["veto"]

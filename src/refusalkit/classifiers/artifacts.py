@@ -51,6 +51,8 @@ class Meta:
     # the output head also reads prompt ⊙ window (encoder.exchange_features); older: False
     exchange_product: bool = False
     input_head: str = "linear"  # or "mlp": one ReLU hidden layer (heads.MlpHead)
+    # the windows of a harmful input row the input head learned from: "every" or its "worst"
+    input_windows: str = "every"
 
     @classmethod
     def from_dict(cls, data: dict) -> Meta:

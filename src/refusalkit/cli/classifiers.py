@@ -235,8 +235,8 @@ def bench_loso_command(
     input_windows: Annotated[
         str,
         typer.Option(
-            help="With --windows: every (each window of a harmful row teaches harm) or worst "
-            "(only its worst window, as `train --input-windows worst`)."
+            help="With --windows: every (each window of a harmful row teaches harm, as "
+            "`refusalkit train` does by default) or worst (only its worst window)."
         ),
     ] = "every",
     as_json: JsonOption = False,

@@ -35,7 +35,9 @@ def write_card(
         f"- data: `{meta.data}` ({counts['input']} input and {counts['output']} output train rows)"
         + (f" plus the public rows in `{_shown(options.public)}`" if options.public else ""),
         f"- seed: {meta.seed}",
-        f"- input windows: {meta.input_window.size} tokens, stride {meta.input_window.stride}; "
+        f"- input windows: {meta.input_window.size} tokens, stride {meta.input_window.stride} "
+        f"(a harmful row's {'worst window' if meta.input_windows == 'worst' else 'every window'}"
+        " taught harm); "
         f"output: last {meta.output_window.size} response tokens every {meta.check_every}",
         "",
         "## Operating point (chosen on validation rows only)",

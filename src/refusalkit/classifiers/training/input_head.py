@@ -152,6 +152,7 @@ def refit_input_head(
         features, labels, row_of, classes, artifacts.meta.restricted, options
     )
     artifacts.meta.input_head = options.input_head
+    artifacts.meta.input_windows = options.input_windows
     benign = [r for r in val_rows if r["stage"] == "input" and r["label"] == "harmless"]
     scores = [classifiers.score_input(r["text"])[0] for r in benign]
     artifacts.calibration.input = Thresholds(input_threshold(scores, benign, options))

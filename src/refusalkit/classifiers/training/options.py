@@ -26,4 +26,6 @@ class TrainOptions:
     # the first stage's input head over the tuned windows: "linear" or "mlp" (one hidden layer)
     input_head: str = "linear"
     # which windows of a harmful input row the input head learns from: "every" or "worst"
+    # ("worst": `bench loso --windows` mean 0.603 → 0.654, but a payload after long filler,
+    # which only the first stage decides, is missed: docs/classifiers.md, seventh stop)
     input_windows: str = "every"

@@ -228,6 +228,7 @@ def train(options: TrainOptions) -> dict[str, Any]:
         data=str(options.data),
         exchange_product=True,
         input_head=options.input_head,
+        input_windows=options.input_windows,
     )
     uncalibrated = Calibration(options.target_fpr, Thresholds(0.5), Thresholds(0.5))
     artifacts = Artifacts(options.out, meta, input_head, output_head, uncalibrated, constitution)
