@@ -37,10 +37,12 @@ def validation_scores(
     stage = classifiers.second_stage
     assert stage is not None, "this classifier directory has no second stage"
     val = [r for r in shipped_splits(classifiers)[0]["val"] if r["stage"] == "input"]
-    first, views = first_stage_features(classifiers, val, True, "val")
+    first, readings = first_stage_features(classifiers, val, True, "val")
     stage.warm()
-    readable = np.array([stage.reader.reads(view) for view in views])
+    readable = np.array(
+        [stage.band.windows if r.cut else stage.reader.reads(r.passage) for r in readings]
+    )
     second = np.zeros(len(val), np.float32)
     for i in tqdm(np.flatnonzero(readable & (first >= low)), desc="second stage"):
-        second[i] = stage.reader.score(views[i])
+        second[i] = stage.reader.score(readings[i].passage)
     return val, first, readable, second

@@ -51,7 +51,10 @@ def _check_text(text: str, what: str) -> str:
 class FirstStageReading:
     score: float  # P(restricted) of the worst window
     category: str | None
-    view: str  # the de-obfuscated view (normalize.views) that window was cut from
+    # what the second stage reads: the de-obfuscated view (normalize.views) that window was
+    # cut from, or, where that view is longer than one window, the window's own text
+    passage: str
+    cut: bool = False  # the passage is a window cut from a longer view
 
 
 class ConstitutionalClassifiers:
@@ -98,7 +101,8 @@ class ConstitutionalClassifiers:
         _check_text(text, "the input")
         cut = input_view_windows(self.encoder, text, self.artifacts.meta.input_window)
         score, category, worst = self.first_stage(self.encoder.embed_ids(cut.windows))
-        return FirstStageReading(score, category, cut.views[cut.view_of[worst]])
+        passage, window = cut.passage(self.encoder, worst)
+        return FirstStageReading(score, category, passage, window)
 
     def score_input(self, text: str) -> tuple[float, str | None]:
         """The first stage's score (calibration and training read it)."""
@@ -116,10 +120,14 @@ class ConstitutionalClassifiers:
         overridden = category in self.artifacts.calibration.input.per_category
         decided_later = False
         # the second stage reads what the first stage found worst: a decoded payload, not
-        # the base64 around it
-        if second is not None and not overridden and second.decides(score, reading.view):
+        # the base64 around it; in a long input, the worst window (where its band says so)
+        if (
+            second is not None
+            and not overridden
+            and second.decides(score, reading.passage, reading.cut)
+        ):
             decided_later = True
-            score, threshold = second.score(reading.view), second.band.threshold
+            score, threshold = second.score(reading.passage), second.band.threshold
         return Verdict(
             "input",
             score >= threshold,

@@ -63,6 +63,13 @@ def train_command(
             "(only the window a first fit scores most restricted)."
         ),
     ] = "every",
+    second_stage_windows: Annotated[
+        bool,
+        typer.Option(
+            help="The second stage also reads a long input's worst window (calibrated so); "
+            "else inputs over its 128 tokens are the first stage's alone."
+        ),
+    ] = False,
     input_head_only: Annotated[
         bool,
         typer.Option(
@@ -111,6 +118,7 @@ def train_command(
         carry_outs=carry_outs_path,
         input_head=input_head,
         input_windows=input_windows,
+        second_stage_windows=second_stage_windows,
     )
     if input_head not in INPUT_HEADS:
         raise ConfigError(

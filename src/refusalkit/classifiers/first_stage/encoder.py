@@ -48,12 +48,16 @@ class TextEncoder:
         return self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
 
     def windows(self, ids: Sequence[int], spec: WindowSpec) -> list[list[int]]:
-        if len(ids) <= spec.size:
-            return [list(ids)]
-        starts = list(range(0, len(ids) - spec.size + 1, spec.stride))
-        if starts[-1] + spec.size < len(ids):
-            starts.append(len(ids) - spec.size)  # the tail, where payloads hide, always gets one
-        return [list(ids[s : s + spec.size]) for s in starts]
+        return [list(ids[s : s + spec.size]) for s in window_starts(len(ids), spec)]
+
+    def passage(self, text: str, start: int, size: int) -> str:
+        """The characters of `text` that tokens [start, start + size) came from."""
+        encoded = self.tokenizer(
+            text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
+        )
+        offsets = encoded["offset_mapping"]
+        end = min(start + size, len(offsets)) - 1
+        return text[offsets[start][0] : offsets[end][1]] if offsets else text
 
     def embed_ids(self, batch: Sequence[Sequence[int]]) -> np.ndarray:
         """Mean-pooled, normalised embeddings of pre-tokenised windows, one window a run.
@@ -81,21 +85,42 @@ class TextEncoder:
 # Training and run time cut texts the same way: these three functions are the only definition.
 
 
+def window_starts(length: int, spec: WindowSpec) -> list[int]:
+    if length <= spec.size:
+        return [0]
+    starts = list(range(0, length - spec.size + 1, spec.stride))
+    if starts[-1] + spec.size < length:
+        starts.append(length - spec.size)  # the tail, where payloads hide, always gets one
+    return starts
+
+
 @dataclass
 class InputWindows:
-    """Every window of every de-obfuscated view of an input, and the view each came from."""
+    """Every window of every de-obfuscated view of an input, and where each came from."""
 
     views: list[str]
     windows: list[list[int]]
-    view_of: list[int]  # windows[i] was cut from views[view_of[i]]
+    view_of: list[int]  # windows[i] was cut from views[view_of[i]] ...
+    start_of: list[int]  # ... starting at this token
+
+    def passage(self, encoder: TextEncoder, index: int) -> tuple[str, bool]:
+        """The text of window `index`: its whole view when the view is one window, else the
+        window's own characters (and True: a window cut from a longer view)."""
+        view = self.view_of[index]
+        if self.view_of.count(view) == 1:
+            return self.views[view], False
+        size = len(self.windows[index])
+        return encoder.passage(self.views[view], self.start_of[index], size), True
 
 
 def input_view_windows(encoder: TextEncoder, text: str, spec: WindowSpec) -> InputWindows:
-    cut = InputWindows(views(text), [], [])
+    cut = InputWindows(views(text), [], [], [])
     for index, view in enumerate(cut.views):
-        windows = encoder.windows(encoder.token_ids(view), spec)
-        cut.windows += windows
-        cut.view_of += [index] * len(windows)
+        ids = encoder.token_ids(view)
+        starts = window_starts(len(ids), spec)
+        cut.windows += [list(ids[s : s + spec.size]) for s in starts]
+        cut.view_of += [index] * len(starts)
+        cut.start_of += starts
     return cut
 
 

@@ -30,11 +30,14 @@ BAND_FILE = "second_stage.json"
 
 @dataclass
 class Band:
-    """First-stage scores in [low, high) go to the second stage; its threshold decides them."""
+    """First-stage scores in [low, high) go to the second stage; its threshold decides them.
+    With `windows`, an input longer than the stage reads is read by its worst window (the
+    threshold was chosen reading them so); without, such inputs are the first stage's."""
 
     low: float
     high: float
     threshold: float
+    windows: bool = False
 
     def contains(self, score: float) -> bool:
         return self.low <= score < self.high
@@ -116,8 +119,14 @@ class SecondStage(AdapterGraph):
     band: Band
     reader: Any = field(default=None, repr=False)  # a BandReader, loaded at first use
 
-    def decides(self, first_stage_score: float, text: str) -> bool:
-        return self.band.contains(first_stage_score) and self._reader().reads(text)
+    def decides(self, first_stage_score: float, passage: str, cut: bool = False) -> bool:
+        """Whether this stage decides an input whose worst window scored `first_stage_score`;
+        `passage` is what it would read, `cut` says it is a window of a longer view."""
+        if not self.band.contains(first_stage_score):
+            return False
+        if cut:
+            return self.band.windows  # a window's text: its first MAX_TOKENS are read
+        return self._reader().reads(passage)
 
     def score(self, text: str) -> float:
         return self._reader().score(text)
@@ -130,5 +139,7 @@ class SecondStage(AdapterGraph):
         record = cls._record(directory, ADAPTER_DIR, BAND_FILE)
         if record is None:
             return None
-        band = Band(record["low"], record["high"], record["threshold"])
+        band = Band(
+            record["low"], record["high"], record["threshold"], record.get("windows", False)
+        )
         return cls(directory / ADAPTER_DIR, band)

@@ -163,7 +163,9 @@ def refit_input_head(
     }
     if classifiers.second_stage is not None:
         val_in = [r for r in val_rows if r["stage"] == "input"]
-        targets = CascadeTargets(options.everyday_fpr, options.lookalike_fpr)
+        targets = CascadeTargets(
+            options.everyday_fpr, options.lookalike_fpr, windows=options.second_stage_windows
+        )
         second, report["second_stage"] = calibrate_second_stage(
             classifiers, classifiers.second_stage.adapter, val_in, targets, options.progress
         )

@@ -29,3 +29,6 @@ class TrainOptions:
     # ("worst": `bench loso --windows` mean 0.603 → 0.654, but a payload after long filler,
     # which only the first stage decides, is missed: docs/classifiers.md, seventh stop)
     input_windows: str = "every"
+    # the second stage also reads a long input's worst window (else long inputs are decided by
+    # the first stage alone)
+    second_stage_windows: bool = False

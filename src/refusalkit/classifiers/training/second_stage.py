@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from refusalkit.classifiers.constitutional import ConstitutionalClassifiers
+from refusalkit.classifiers.constitutional import ConstitutionalClassifiers, FirstStageReading
 from refusalkit.classifiers.second_stage.reader import ADAPTER_DIR, Band, BandReader, SecondStage
 from refusalkit.classifiers.second_stage.tune import SecondStageTuneOptions, tune_second_stage
 from refusalkit.config import load_settings
@@ -36,20 +36,21 @@ class CascadeTargets:
     # benign validation rows at or above the band's high edge; None: no high edge (every
     # readable input at or above the low edge goes to the second stage)
     band_fpr: float | None = 0.002
+    # the second stage also reads a long input's worst window (else long inputs are the first
+    # stage's alone)
+    windows: bool = False
 
 
 def first_stage_features(
     classifiers: ConstitutionalClassifiers, rows: Sequence[dict], progress: bool, desc: str
-) -> tuple[np.ndarray, list[str]]:
-    """Each row's first-stage score and the view its worst window came from (the text the
-    second stage reads, as `check_input` gives it)."""
-    scores = np.zeros(len(rows), dtype=np.float32)
-    views = []
-    for i, row in enumerate(tqdm(rows, desc=f"first stage: {desc}", disable=not progress)):
-        reading = classifiers.read_input(row["text"])
-        scores[i] = reading.score
-        views.append(reading.view)
-    return scores, views
+) -> tuple[np.ndarray, list[FirstStageReading]]:
+    """Each row's first-stage score and reading (with the passage the second stage would
+    read, as `check_input` gives it)."""
+    readings = [
+        classifiers.read_input(row["text"])
+        for row in tqdm(rows, desc=f"first stage: {desc}", disable=not progress)
+    ]
+    return np.array([r.score for r in readings], dtype=np.float32), readings
 
 
 def _allowed_threshold(outside_flags: np.ndarray, band_scores: np.ndarray, fpr: float) -> float:
@@ -157,15 +158,18 @@ def calibrate_second_stage(
     targets: CascadeTargets,
     progress: bool = True,
 ) -> tuple[SecondStage, dict[str, Any]]:
-    """The band and its threshold on `val_rows`, read with the int8 graph of `adapter`."""
+    """The band and its threshold on `val_rows`, read with the int8 graph of `adapter`; with
+    `targets.windows`, a long input's worst window is read too (else long inputs are not)."""
+    windows = targets.windows
     reader = BandReader(adapter)
-    val_first, val_views = first_stage_features(classifiers, val_rows, progress, "val")
-    readable = np.array([reader.reads(view) for view in val_views])
+    val_first, readings = first_stage_features(classifiers, val_rows, progress, "val")
+    readable = np.array([windows if r.cut else reader.reads(r.passage) for r in readings])
     val_second = np.zeros(len(val_rows), dtype=np.float32)
     for i in tqdm(np.flatnonzero(readable), desc="second stage: val", disable=not progress):
-        val_second[i] = reader.score(val_views[i])
+        val_second[i] = reader.score(readings[i].passage)
     threshold = classifiers.artifacts.calibration.input.default
     band = choose_band(val_first, val_second, val_rows, readable, threshold, targets)
+    band.windows = windows
     in_band = np.array([band.contains(float(s)) for s in val_first]) & readable
     benign = np.array([r["label"] != "harmful" for r in val_rows])
     report = {

@@ -295,7 +295,9 @@ def _train_second_stage(
 ) -> dict[str, Any]:
     usable = [r for r in train_in if r["transform_family"] not in SKIP_FAMILIES_IN_INPUT_TRAINING]
     val_in = [r for r in val_rows if r["stage"] == "input"]
-    targets = CascadeTargets(options.everyday_fpr, options.lookalike_fpr)
+    targets = CascadeTargets(
+        options.everyday_fpr, options.lookalike_fpr, windows=options.second_stage_windows
+    )
     second, report = train_second_stage(
         classifiers, usable, val_in, targets, options.out, options.seed, options.progress
     )
