@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from refusalkit.classifiers.training import (
     SKIP_FAMILIES_IN_INPUT_TRAINING,
@@ -30,6 +29,7 @@ from refusalkit.config import load_settings
 from refusalkit.datasets import public as public_data
 from refusalkit.datasets.checkout import data_dir as checkout_data_dir
 from refusalkit.errors import ConfigError
+from refusalkit.evals.vector_cache import cached_vectors
 from refusalkit.evals.windows import WindowedVectors
 from refusalkit.jsonl import read_rows
 
@@ -168,7 +168,6 @@ def cache_name(name: str, classifiers_dir: Path | None = None) -> str:
 
 
 EMBED_BATCH = 256
-SAVE_EVERY = 20  # batches: rewriting the whole store after each one grows as its square
 
 
 def _key(text: str) -> str:
@@ -183,34 +182,22 @@ def features(
     progress: bool = True,
 ) -> np.ndarray:
     """Each text's vector, embedded once per encoder and kept in `cache` (resumes: the
-    vectors are saved every SAVE_EVERY batches and at the end). `a+b` stacks a's and b's."""
+    vectors are saved every vector_cache.SAVE_EVERY batches and at the end). `a+b` stacks a's and b's."""
     if "+" in name:
         parts = [features(n, texts, classifiers_dir, cache, progress) for n in name.split("+")]
         return np.hstack(parts)
-    cache = cache or load_settings().cache_dir / "loso"
-    cache.mkdir(parents=True, exist_ok=True)
-    store = cache / f"{cache_name(name, classifiers_dir)}.npz"
-    known: dict[str, np.ndarray] = {}
-    if store.is_file():
-        with np.load(store) as saved:
-            known = dict(zip(saved["keys"].tolist(), saved["vectors"], strict=True))
+    store = (
+        cache or load_settings().cache_dir / "loso"
+    ) / f"{cache_name(name, classifiers_dir)}.npz"
     keys = [_key(t) for t in texts]
-    missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in known}.items())
-
-    def save() -> None:
-        np.savez(store, keys=np.array(list(known)), vectors=np.stack(list(known.values())))
-
-    if missing:
-        embed = encoder(name, classifiers_dir)
-        starts = range(0, len(missing), EMBED_BATCH)
-        bar = tqdm(starts, desc=f"embed ({name})", unit="batch", disable=not progress)
-        for done, start in enumerate(bar, 1):
-            chunk = missing[start : start + EMBED_BATCH]
-            for (key, _), vector in zip(chunk, embed([t for _, t in chunk]), strict=True):
-                known[key] = np.asarray(vector, dtype=np.float32)
-            if done % SAVE_EVERY == 0:
-                save()
-        save()
+    known = cached_vectors(
+        store,
+        list(zip(keys, texts, strict=True)),
+        lambda: encoder(name, classifiers_dir),
+        EMBED_BATCH,
+        f"embed ({name})",
+        progress,
+    )
     return np.stack([known[k] for k in keys])
 
 

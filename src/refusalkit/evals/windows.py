@@ -16,10 +16,10 @@ from tqdm.auto import tqdm
 
 from refusalkit.config import load_settings
 from refusalkit.errors import ConfigError
+from refusalkit.evals.vector_cache import cached_vectors
 
 WINDOWED_ENCODERS = ("tuned", "minilm")  # the first stage's own encoder, tuned or not
 EMBED_CHUNK = 512
-SAVE_EVERY = 20  # chunks
 
 
 @dataclass(frozen=True)
@@ -87,13 +87,7 @@ def windowed_features(
     from refusalkit.classifiers.training import INPUT_WINDOW
 
     encoder = TextEncoder(adapter=adapter)
-    cache = cache or load_settings().cache_dir / "loso"
-    cache.mkdir(parents=True, exist_ok=True)
-    store = cache / f"{store_name}-windows.npz"
-    known: dict[str, np.ndarray] = {}
-    if store.is_file():
-        with np.load(store) as saved:
-            known = dict(zip(saved["keys"].tolist(), saved["vectors"], strict=True))
+    store = (cache or load_settings().cache_dir / "loso") / f"{store_name}-windows.npz"
     windows: list[list[int]] = []
     owner: list[int] = []
     for row, text in enumerate(tqdm(texts, desc="windows", disable=not progress)):
@@ -101,21 +95,13 @@ def windowed_features(
         windows += cut
         owner += [row] * len(cut)
     keys = [_key(w) for w in windows]
-    missing = sorted({k: w for k, w in zip(keys, windows, strict=True) if k not in known}.items())
-
-    def save() -> None:
-        np.savez(store, keys=np.array(list(known)), vectors=np.stack(list(known.values())))
-
-    chunks = range(0, len(missing), EMBED_CHUNK)
-    for done, start in enumerate(
-        tqdm(chunks, desc=f"embed windows ({store_name})", unit="chunk", disable=not progress), 1
-    ):
-        chunk = missing[start : start + EMBED_CHUNK]
-        for (key, _), vector in zip(chunk, encoder.embed_ids([w for _, w in chunk]), strict=True):
-            known[key] = vector
-        if done % SAVE_EVERY == 0:
-            save()
-    if missing:
-        save()
+    known = cached_vectors(
+        store,
+        list(zip(keys, windows, strict=True)),
+        lambda: encoder.embed_ids,
+        EMBED_CHUNK,
+        f"embed windows ({store_name})",
+        progress,
+    )
     vectors = np.stack([known[k] for k in keys]) if keys else np.zeros((0, encoder.dim))
     return WindowedVectors(vectors.astype(np.float32), np.array(owner, dtype=int))
