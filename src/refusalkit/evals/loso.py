@@ -182,7 +182,8 @@ def features(
     progress: bool = True,
 ) -> np.ndarray:
     """Each text's vector, embedded once per encoder and kept in `cache` (resumes: the
-    vectors are saved every vector_cache.SAVE_EVERY batches and at the end). `a+b` stacks a's and b's."""
+    vectors are saved every vector_cache.SAVE_EVERY batches and at the end). `a+b` stacks
+    a's and b's."""
     if "+" in name:
         parts = [features(n, texts, classifiers_dir, cache, progress) for n in name.split("+")]
         return np.hstack(parts)
