@@ -40,7 +40,7 @@ def validation_scores(
     first, readings = first_stage_features(classifiers, val, True, "val")
     stage.warm()
     readable = np.array(
-        [stage.band.windows if r.cut else stage.reader.reads(r.passage) for r in readings]
+        [stage.band.windows if r.cut else stage.reader.reads(r.view) for r in readings]
     )
     second = np.zeros(len(val), np.float32)
     for i in tqdm(np.flatnonzero(readable & (first >= low)), desc="second stage"):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -12,6 +13,7 @@ from refusalkit.backends.base import Message
 from refusalkit.classifiers.artifacts import Artifacts
 from refusalkit.classifiers.exchange_reader.reader import ExchangeReader
 from refusalkit.classifiers.first_stage.encoder import (
+    InputWindows,
     TextEncoder,
     exchange_features,
     input_view_windows,
@@ -51,10 +53,25 @@ def _check_text(text: str, what: str) -> str:
 class FirstStageReading:
     score: float  # P(restricted) of the worst window
     category: str | None
-    # what the second stage reads: the de-obfuscated view (normalize.views) that window was
-    # cut from, or, where that view is longer than one window, the window's own text
-    passage: str
-    cut: bool = False  # the passage is a window cut from a longer view
+    windows: InputWindows = field(repr=False)
+    worst: int  # index of the worst window
+    encoder: TextEncoder = field(repr=False)
+
+    @property
+    def view(self) -> str:
+        """The de-obfuscated view (normalize.views) the worst window was cut from."""
+        return self.windows.views[self.windows.view_of[self.worst]]
+
+    @property
+    def cut(self) -> bool:
+        """The worst window is one of several cut from its view."""
+        return self.windows.is_cut(self.worst)
+
+    @cached_property
+    def passage(self) -> str:
+        """What the second stage reads: the view, or the worst window's own text where the
+        view is longer than one window (made only when read: it tokenises the view again)."""
+        return self.windows.passage(self.encoder, self.worst)
 
 
 class ConstitutionalClassifiers:
@@ -101,8 +118,7 @@ class ConstitutionalClassifiers:
         _check_text(text, "the input")
         cut = input_view_windows(self.encoder, text, self.artifacts.meta.input_window)
         score, category, worst = self.first_stage(self.encoder.embed_ids(cut.windows))
-        passage, window = cut.passage(self.encoder, worst)
-        return FirstStageReading(score, category, passage, window)
+        return FirstStageReading(score, category, cut, worst, self.encoder)
 
     def score_input(self, text: str) -> tuple[float, str | None]:
         """The first stage's score (calibration and training read it)."""
@@ -124,7 +140,7 @@ class ConstitutionalClassifiers:
         if (
             second is not None
             and not overridden
-            and second.decides(score, reading.passage, reading.cut)
+            and second.decides(score, reading.view, reading.cut)
         ):
             decided_later = True
             score, threshold = second.score(reading.passage), second.band.threshold

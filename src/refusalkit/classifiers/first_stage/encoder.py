@@ -47,9 +47,6 @@ class TextEncoder:
     def token_ids(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
 
-    def windows(self, ids: Sequence[int], spec: WindowSpec) -> list[list[int]]:
-        return [list(ids[s : s + spec.size]) for s in window_starts(len(ids), spec)]
-
     def passage(self, text: str, start: int, size: int) -> str:
         """The characters of `text` that tokens [start, start + size) came from."""
         encoded = self.tokenizer(
@@ -103,14 +100,17 @@ class InputWindows:
     view_of: list[int]  # windows[i] was cut from views[view_of[i]] ...
     start_of: list[int]  # ... starting at this token
 
-    def passage(self, encoder: TextEncoder, index: int) -> tuple[str, bool]:
+    def is_cut(self, index: int) -> bool:
+        """Whether window `index` is one of several cut from its view."""
+        return self.view_of.count(self.view_of[index]) > 1
+
+    def passage(self, encoder: TextEncoder, index: int) -> str:
         """The text of window `index`: its whole view when the view is one window, else the
-        window's own characters (and True: a window cut from a longer view)."""
-        view = self.view_of[index]
-        if self.view_of.count(view) == 1:
-            return self.views[view], False
-        size = len(self.windows[index])
-        return encoder.passage(self.views[view], self.start_of[index], size), True
+        window's own characters (tokenised again for their offsets)."""
+        view = self.views[self.view_of[index]]
+        if not self.is_cut(index):
+            return view
+        return encoder.passage(view, self.start_of[index], len(self.windows[index]))
 
 
 def input_view_windows(encoder: TextEncoder, text: str, spec: WindowSpec) -> InputWindows:

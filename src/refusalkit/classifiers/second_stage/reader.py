@@ -119,14 +119,15 @@ class SecondStage(AdapterGraph):
     band: Band
     reader: Any = field(default=None, repr=False)  # a BandReader, loaded at first use
 
-    def decides(self, first_stage_score: float, passage: str, cut: bool = False) -> bool:
+    def decides(self, first_stage_score: float, view: str, cut: bool = False) -> bool:
         """Whether this stage decides an input whose worst window scored `first_stage_score`;
-        `passage` is what it would read, `cut` says it is a window of a longer view."""
+        `view` is the text that window was cut from, `cut` says it was one of several (this
+        stage then reads the window's own text, where its band says so)."""
         if not self.band.contains(first_stage_score):
             return False
         if cut:
             return self.band.windows  # a window's text: its first MAX_TOKENS are read
-        return self._reader().reads(passage)
+        return self._reader().reads(view)
 
     def score(self, text: str) -> float:
         return self._reader().score(text)

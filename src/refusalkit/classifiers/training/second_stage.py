@@ -163,7 +163,7 @@ def calibrate_second_stage(
     windows = targets.windows
     reader = BandReader(adapter)
     val_first, readings = first_stage_features(classifiers, val_rows, progress, "val")
-    readable = np.array([windows if r.cut else reader.reads(r.passage) for r in readings])
+    readable = np.array([windows if r.cut else reader.reads(r.view) for r in readings])
     val_second = np.zeros(len(val_rows), dtype=np.float32)
     for i in tqdm(np.flatnonzero(readable), desc="second stage: val", disable=not progress):
         val_second[i] = reader.score(readings[i].passage)
